@@ -35,7 +35,7 @@ class AwsError(Exception):
 
 def aws_error(code: str, message: str, *, status: int = 400, sender_fault: bool = True) -> AwsError:
     """An error whose code is only known at run time (e.g. a code taken from a model)."""
-    cls = type(code, (AwsError,), {"code": code, "status": status, "sender_fault": sender_fault})
+    cls: type[AwsError] = type(code, (AwsError,), {"code": code, "status": status, "sender_fault": sender_fault})
     return cls(message)
 
 

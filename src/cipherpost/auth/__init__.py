@@ -1,0 +1,1 @@
+"""Authentication: SigV4 request verification (header and presigned)."""

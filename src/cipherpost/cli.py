@@ -1,0 +1,147 @@
+"""The ``cipherpost`` command: ``serve`` (and, as they land, ``demo`` and admin commands)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from cipherpost import __version__
+from cipherpost.auth.authenticate import Authenticator
+from cipherpost.config import ConfigError, Settings, load_settings
+from cipherpost.crypto.errors import CryptoError
+from cipherpost.crypto.tls import ensure_local_tls
+from cipherpost.runtime import PROFILE, Runtime, start_runtime
+from cipherpost.server.app import Gateway
+from cipherpost.server.listeners import serve_listeners
+from cipherpost.services import dispatch_table
+
+log = logging.getLogger("cipherpost")
+
+DEV_WARNING = """
+  ***************************************************************************
+  *  DEVELOPMENT MODE: SigV4 signatures are NOT verified. Any access key is   *
+  *  accepted; a 12-digit access key id acts as that account's root.         *
+  *  Never expose this server to anyone you do not trust.                    *
+  ***************************************************************************"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cipherpost", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"cipherpost {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the SNS + SQS + KMS service")
+    serve.add_argument("--config", type=Path, help="TOML settings file (also CIPHERPOST_CONFIG)")
+    serve.add_argument(
+        "--listen", action="append", help="http://HOST:PORT, https://HOST:PORT or unix:PATH (repeatable)"
+    )
+    serve.add_argument("--data-dir", type=Path, help="data directory (default ./cipherpost-data)")
+    serve.add_argument("--region", help="region to answer as (default us-east-1)")
+    serve.add_argument("--account-id", help="default account id, used when the data directory is created")
+    serve.add_argument("--public-url", help="base URL clients use (queue URLs, SigningCertURL)")
+    serve.add_argument("--no-http", dest="http", action="store_const", const=False, help="refuse plain HTTP")
+    serve.add_argument("--tls-cert", type=Path, help="PEM certificate chain for https listeners")
+    serve.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
+    serve.add_argument("--tls-host", dest="tls_hosts", action="append", help="extra name for the generated cert")
+    serve.add_argument("--dev", action="store_const", const=True, help="permissive development mode (unsafe)")
+    serve.add_argument("--log-level", help="debug, info, warning, error")
+    return parser
+
+
+def _flags(args: argparse.Namespace) -> dict[str, Any]:
+    names = ("listen", "data_dir", "region", "account_id", "public_url", "http", "tls_cert", "tls_key",
+             "tls_hosts", "dev", "log_level")
+    return {name: getattr(args, name) for name in names}
+
+
+def _tls_files(settings: Settings) -> tuple[Path, Path] | None:
+    """Certificate and key for https listeners; generates a local CA-issued pair if none given."""
+    listeners = settings.listeners
+    if not any(item.tls for item in listeners):
+        return None
+    if settings.tls_cert is not None and settings.tls_key is not None:
+        return settings.tls_cert, settings.tls_key
+    hosts = [*settings.tls_hosts, *(item.host for item in listeners if item.tls)]
+    files = ensure_local_tls(settings.data_dir / "tls", hosts)
+    print(f"cipherpost: TLS CA certificate: {files.ca_cert} (set AWS_CA_BUNDLE to it)", flush=True)
+    return files.server_cert, files.server_key
+
+
+def _banner(runtime: Runtime) -> None:
+    settings = runtime.settings
+    for listener in settings.listeners:
+        kind = f" (private, {listener.endpoint_id})" if listener.endpoint_id else ""
+        print(f"cipherpost: listening on {listener.url}{kind}", flush=True)
+    print(f"cipherpost: account {runtime.default_account}, region {settings.region}", flush=True)
+    print(
+        f"cipherpost: root credentials in {runtime.credentials_file.resolve()} (profile {PROFILE}); "
+        f"use AWS_SHARED_CREDENTIALS_FILE={runtime.credentials_file.resolve()} AWS_PROFILE={PROFILE}",
+        flush=True,
+    )
+
+
+async def serve(settings: Settings) -> None:
+    """Run the server until SIGTERM/SIGINT."""
+    if settings.dev:
+        print(DEV_WARNING, file=sys.stderr, flush=True)
+        log.warning("development mode: SigV4 signatures are not verified")
+    runtime = await start_runtime(settings)
+    try:
+        tls = _tls_files(settings)
+        authenticator = Authenticator(
+            runtime.credentials,
+            runtime.store,
+            region=settings.region,
+            default_account=runtime.default_account,
+            max_skew=timedelta(seconds=settings.max_clock_skew),
+            dev=settings.dev,
+        )
+        gateway = Gateway(
+            region=settings.region,
+            authenticator=authenticator,
+            handlers=dispatch_table(runtime),
+            max_body_bytes=settings.max_body_bytes,
+        )
+        await serve_listeners(gateway, settings.listeners, tls, on_started=lambda: _banner(runtime))
+    finally:
+        await runtime.close()
+        print("cipherpost: stopped", flush=True)
+
+
+def _run(coro: Any) -> None:
+    """Run on uvloop where it is installed (the default on Linux), else on asyncio's loop."""
+    try:
+        import uvloop  # noqa: PLC0415 - optional accelerator
+    except ImportError:
+        asyncio.run(coro)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(coro)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(_flags(args), config_file=getattr(args, "config", None))
+    except ConfigError as exc:
+        print(f"cipherpost: configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    if args.command == "serve":
+        try:
+            _run(serve(settings))
+        except (CryptoError, OSError) as exc:
+            print(f"cipherpost: cannot start: {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

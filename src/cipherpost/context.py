@@ -1,0 +1,82 @@
+"""The request context every handler receives, and the authenticated principal in it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from cipherpost.config import Listener
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who made a request, as established by authentication."""
+
+    account_id: str
+    """The 12-digit account the principal belongs to."""
+    arn: str
+    """Principal ARN: ``arn:aws:iam::ACCOUNT:root``, ``…:user/NAME``, ``arn:aws:sts::ACCOUNT:assumed-role/R/S``."""
+    principal_id: str
+    """The ``UserId`` GetCallerIdentity reports (account id for root, ``AIDA…`` for users)."""
+    kind: str
+    """CloudTrail userIdentity type: ``Root``, ``IAMUser``, ``AssumedRole`` or ``AWSService``."""
+    access_key_id: str | None = None
+    """The access key the request was signed with (None for a service acting on its own)."""
+    user_name: str | None = None
+    """IAM user name, when the principal is an IAM user."""
+    session_token: str | None = None
+    """The STS session token presented with temporary credentials."""
+
+    @property
+    def is_root(self) -> bool:
+        return self.kind == "Root"
+
+
+@dataclass(frozen=True, slots=True)
+class TlsInfo:
+    """What the TLS layer negotiated for a request's connection."""
+
+    version: str
+    """Protocol name, e.g. ``TLSv1.3``."""
+    cipher: str | None = None
+    """Cipher suite name, e.g. ``TLS_AES_256_GCM_SHA384``."""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """Everything a handler may know about the request besides its parameters."""
+
+    request_id: str
+    """The id returned to the client (``x-amzn-RequestId``) and recorded in the audit trail."""
+    received_at: datetime
+    """When the request arrived (UTC)."""
+    region: str
+    """The region this installation answers as."""
+    service: str
+    """Our service name: ``sts``, ``iam``, ``sns``, ``sqs``, ``kms``, ``cloudtrail``."""
+    operation: str
+    """AWS operation name, e.g. ``GetCallerIdentity``."""
+    caller: Caller
+    """The authenticated principal."""
+    listener: Listener
+    """The listener the request came in on (its endpoint id marks a private listener)."""
+    source_ip: str | None
+    """The peer address (None on a Unix socket)."""
+    user_agent: str = ""
+    """The client's User-Agent header."""
+    tls: TlsInfo | None = None
+    """TLS details; None for plain HTTP or a Unix socket."""
+    protocol: str = "query"
+    """Wire protocol of the request: ``query`` or ``json``."""
+    invoked_by: str | None = None
+    """The service principal acting on the caller's behalf (``sns.amazonaws.com``), if any."""
+
+    @property
+    def endpoint_id(self) -> str | None:
+        """The private listener's endpoint id (aws:SourceVpce), or None."""
+        return self.listener.endpoint_id
+
+    @property
+    def secure_transport(self) -> bool:
+        """aws:SecureTransport: True when the request came over TLS."""
+        return self.tls is not None

@@ -1,0 +1,95 @@
+"""Errors the protocol layer raises: routing failures and request validation failures.
+
+Small typed classes over :class:`cipherpost.errors.AwsError`; the docstring is the default
+message. Which validation class a service answers with is data, in ``validation.py``.
+"""
+
+from __future__ import annotations
+
+from cipherpost.errors import AwsError
+
+# --- Routing: which service and operation? ---
+
+
+class InvalidAction(AwsError):
+    """The action or operation requested is invalid. Verify that the action is typed
+    correctly."""
+
+    code = "InvalidAction"
+    status = 400
+    json_code = "UnknownOperationException"
+
+    @classmethod
+    def named(cls, action: str) -> InvalidAction:
+        """The error for an ``Action`` the service does not have (AWS's own wording)."""
+        return cls(f"The action {action} is not valid for this web service.")
+
+
+class MissingAction(AwsError):
+    """The request must contain the parameter Action."""
+
+    code = "MissingAction"
+    status = 400
+    json_code = "UnknownOperationException"
+
+
+class UnknownService(AwsError):
+    """Could not determine which service this request is for: sign it with SigV4, send
+    an X-Amz-Target header, or pass the service's Version parameter."""
+
+    code = "InvalidAction"
+    status = 400
+    json_code = "UnknownOperationException"
+
+
+class UnknownOperationException(AwsError):
+    """The operation requested is not supported by this service."""
+
+    code = "UnknownOperationException"
+    status = 400
+
+
+class SerializationException(AwsError):
+    """The request body could not be deserialized."""
+
+    code = "SerializationException"
+    status = 400
+
+
+# --- Validation codes, one class per code AWS uses (see validation.SERVICE_RULES) ---
+
+
+class ValidationError(AwsError):
+    """The request failed validation (STS, IAM)."""
+
+    code = "ValidationError"
+    status = 400
+
+
+class InvalidParameter(AwsError):
+    """Invalid parameter (SNS)."""
+
+    code = "InvalidParameter"
+    status = 400
+
+
+class MissingParameter(AwsError):
+    """A required parameter for the specified action is not supplied (SQS)."""
+
+    code = "MissingParameter"
+    status = 400
+
+
+class InvalidParameterValue(AwsError):
+    """An invalid or out-of-range value was supplied for the input parameter (SQS)."""
+
+    code = "InvalidParameterValue"
+    status = 400
+
+
+class ValidationException(AwsError):
+    """The input fails to satisfy the constraints specified by the service (KMS,
+    CloudTrail, and other JSON services)."""
+
+    code = "ValidationException"
+    status = 400

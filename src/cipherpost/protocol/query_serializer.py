@@ -1,0 +1,140 @@
+"""Query protocol responses: XML written by walking the operation's output plan.
+
+``<{Op}Response xmlns=ns><{resultWrapper}>...</{resultWrapper}><ResponseMetadata>
+<RequestId>..</RequestId></ResponseMetadata></{Op}Response>``. Lists are
+``<Name><member>..</member></Name>`` (or the element's ``locationName``) or, flattened,
+repeated ``<Element>``; maps are ``<Name><entry><key/><value/></entry></Name>`` or,
+flattened, repeated ``<Name><Key/><Value/></Name>``. Errors are ``<ErrorResponse>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from cipherpost.errors import AwsError
+from cipherpost.protocol import registry, scalars
+from cipherpost.protocol.http import HttpResponse
+from cipherpost.protocol.shapes import OperationPlan, Plan
+
+CONTENT_TYPE: Final = "text/xml"
+
+#: XML text escapes. ``\r`` is escaped because XML parsers turn a raw CR into LF, and
+#: SQS message bodies must come back byte for byte (AWS sends ``&#xD;`` too).
+_ESCAPES: Final = str.maketrans({
+    "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;", "\r": "&#xD;",
+})
+
+
+def escape(text: str) -> str:
+    """``text`` safe as XML character data or attribute value."""
+    return text.translate(_ESCAPES)
+
+
+def namespace(service: str) -> str | None:
+    """The ``xmlNamespace`` of ``service``'s Query model, if it speaks Query."""
+    if registry.QUERY not in registry.SERVICES[service].protocols:
+        return None
+    ns: str | None = registry.model_data(service, registry.QUERY)["metadata"].get("xmlNamespace")
+    return ns
+
+
+def _open_root(tag: str, ns: str | None) -> str:
+    return f'<{tag} xmlns="{escape(ns)}">' if ns else f"<{tag}>"
+
+
+def serialize_output(service: str, plan: OperationPlan, result: Mapping[str, Any],
+                     request_id: str) -> HttpResponse:
+    """A 200 response with the operation's output as Query XML."""
+    root = f"{plan.name}Response"
+    parts = [_open_root(root, namespace(service))]
+    if plan.output is not None:
+        parts.append(f"<{plan.result_wrapper}>")
+        _members(plan.output, result, parts)
+        parts.append(f"</{plan.result_wrapper}>")
+    parts.append(f"<ResponseMetadata><RequestId>{escape(request_id)}</RequestId>"
+                 f"</ResponseMetadata></{root}>")
+    return HttpResponse(200, [("Content-Type", CONTENT_TYPE), ("x-amzn-RequestId", request_id)],
+                        "".join(parts).encode())
+
+
+def _members(plan: Plan, value: Mapping[str, Any], parts: list[str]) -> None:
+    for member in plan.members:
+        item = value.get(member.name)
+        if item is not None:
+            _element(member.qname, member.plan, item, parts)
+
+
+def _element(tag: str, plan: Plan, value: Any, parts: list[str]) -> None:
+    """``value`` as the element(s) ``tag`` (several for flattened lists and maps)."""
+    kind = plan.kind
+    if kind == "structure":
+        parts.append(f"<{tag}>")
+        _members(plan, value, parts)
+        parts.append(f"</{tag}>")
+    elif kind == "list":
+        _list(tag, plan, value, parts)
+    elif kind == "map":
+        _map(tag, plan, value, parts)
+    else:
+        parts.append(f"<{tag}>{text(plan, value)}</{tag}>")
+
+
+def _list(tag: str, plan: Plan, value: Any, parts: list[str]) -> None:
+    assert plan.item is not None
+    if plan.flattened:
+        for item in value:
+            _element(tag, plan.item, item, parts)
+        return
+    item_tag = plan.item.xml_name or "member"
+    parts.append(f"<{tag}>")
+    for item in value:
+        _element(item_tag, plan.item, item, parts)
+    parts.append(f"</{tag}>")
+
+
+def _map(tag: str, plan: Plan, value: Any, parts: list[str]) -> None:
+    assert plan.key is not None and plan.value is not None
+    key_tag = plan.key.xml_name or "key"
+    value_tag = plan.value.xml_name or "value"
+    entry_tag = tag if plan.flattened else "entry"
+    if not plan.flattened:
+        parts.append(f"<{tag}>")
+    for key, item in value.items():
+        parts.append(f"<{entry_tag}>")
+        _element(key_tag, plan.key, key, parts)
+        _element(value_tag, plan.value, item, parts)
+        parts.append(f"</{entry_tag}>")
+    if not plan.flattened:
+        parts.append(f"</{tag}>")
+
+
+def text(plan: Plan, value: Any) -> str:
+    """A scalar as escaped XML text."""
+    kind = plan.kind
+    if kind == "string":
+        return escape(value)
+    if kind == "boolean":
+        return "true" if value else "false"
+    if kind == "integer":
+        return str(int(value))
+    if kind == "float":
+        return scalars.write_float_text(value)
+    if kind == "timestamp":
+        return escape(str(scalars.format_timestamp(value, (plan.timestamp_format or "iso8601").lower())))
+    if kind == "blob":
+        return scalars.write_blob(value)
+    return escape(str(value))
+
+
+def serialize_error(error: AwsError, request_id: str, service: str | None) -> HttpResponse:
+    """``<ErrorResponse>`` with the Query-side code (the model's ``error.code`` trait)."""
+    known = service is not None and service in registry.SERVICES
+    code = registry.query_error_code(service, error.code) if known and service else error.code
+    ns = namespace(service) if known and service else None
+    fault = "Sender" if error.sender_fault else "Receiver"
+    body = (f"{_open_root('ErrorResponse', ns)}<Error><Type>{fault}</Type>"
+            f"<Code>{escape(code)}</Code><Message>{escape(error.message)}</Message></Error>"
+            f"<RequestId>{escape(request_id)}</RequestId></ErrorResponse>")
+    return HttpResponse(error.status, [("Content-Type", CONTENT_TYPE), ("x-amzn-RequestId", request_id)],
+                        body.encode())

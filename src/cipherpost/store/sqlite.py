@@ -1,0 +1,244 @@
+"""SQLite backend: WAL mode, one writer thread with group commit, a small pool of readers.
+
+Writes never run on the event loop. Every write job is queued to a single writer thread,
+which drains all jobs waiting at that moment into ONE transaction (each job inside its own
+savepoint, so one failing job does not fail its neighbours), commits with
+``synchronous=FULL`` (the commit is fsynced: an acknowledged write survives ``kill -9`` and
+power loss), and only then resolves the jobs' futures. Under load, many requests share each
+fsync; with one request in flight the cost is one commit, as it must be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cipherpost.store import sql
+from cipherpost.store.base import Row, Step, StepResult, StoreClosed, StoreError, UniqueViolation
+
+log = logging.getLogger(__name__)
+
+_MAX_BATCH = 512
+_TYPES = {"blob": "BLOB", "int": "INTEGER"}
+
+
+@dataclass(slots=True)
+class _Job:
+    steps: Sequence[Step]
+    future: asyncio.Future[list[StepResult]]
+    loop: asyncio.AbstractEventLoop
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+def _translate(exc: sqlite3.Error) -> StoreError:
+    """Driver errors become store errors at this edge."""
+    if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc):
+        return UniqueViolation(str(exc))
+    return StoreError(f"{type(exc).__name__}: {exc}")
+
+
+def _run_steps(conn: sqlite3.Connection, queries: dict[str, str], steps: Sequence[Step]) -> list[StepResult]:
+    results: list[StepResult] = []
+    for step in steps:
+        cursor = conn.execute(queries[step.query], dict(step.params))
+        rows = [dict(row) for row in cursor.fetchall()] if cursor.description else []
+        results.append(StepResult(rows, cursor.rowcount))
+    return results
+
+
+def _settle(outcomes: list[tuple[_Job, list[StepResult] | None, BaseException | None]]) -> None:
+    """Resolve futures on their loop (called via call_soon_threadsafe)."""
+    for job, result, error in outcomes:
+        if job.future.done():
+            continue
+        if error is not None:
+            job.future.set_exception(error)
+        else:
+            assert result is not None
+            job.future.set_result(result)
+
+
+class _Writer(threading.Thread):
+    """The one thread that writes; see the module docstring for the group-commit scheme."""
+
+    def __init__(self, path: Path, queries: dict[str, str]) -> None:
+        super().__init__(name="cipherpost-sqlite-writer", daemon=True)
+        self._conn = _connect(path)
+        self._queries = queries
+        self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self.commits = 0
+
+    def run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self.jobs.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < _MAX_BATCH:
+                try:
+                    job = self.jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    stopping = True
+                    break
+                batch.append(job)
+            self._commit_batch(batch)
+        self._conn.close()
+
+    def _commit_batch(self, batch: list[_Job]) -> None:
+        outcomes: list[tuple[_Job, list[StepResult] | None, BaseException | None]] = []
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for job in batch:
+                conn.execute("SAVEPOINT job")
+                try:
+                    outcomes.append((job, _run_steps(conn, self._queries, job.steps), None))
+                    conn.execute("RELEASE job")
+                except sqlite3.Error as exc:
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    outcomes.append((job, None, _translate(exc)))
+            conn.execute("COMMIT")
+            self.commits += 1
+        except sqlite3.Error as exc:
+            log.exception("group commit of %d jobs failed", len(batch))
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            error = _translate(exc)
+            outcomes = [(job, None, error) for job in batch]
+        by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+        for outcome in outcomes:
+            by_loop.setdefault(outcome[0].loop, []).append(outcome)
+        for loop, items in by_loop.items():
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(_settle, items)
+
+
+class SqliteStore:
+    """The embedded default backend (see module docstring)."""
+
+    backend = "sqlite"
+
+    def __init__(self, path: Path, *, readers: int = 2) -> None:
+        self.path = path
+        self._queries: dict[str, str] = dict(sql.queries(self.backend))
+        self._local = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
+        self._reader_lock = threading.Lock()
+        self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="cipherpost-sqlite-read")
+        self._writer: _Writer | None = None
+        self._closed = False
+
+    @classmethod
+    async def open(cls, path: Path) -> SqliteStore:
+        """Open (creating if needed) the database at ``path`` and apply pending migrations."""
+        # Created 0600 first: SQLite gives its -wal and -shm files the database file's mode.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        store = cls(path)
+        await asyncio.to_thread(store._migrate)
+        store._writer = _Writer(path, store._queries)
+        store._writer.start()
+        return store
+
+    def _migrate(self) -> None:
+        conn = _connect(self.path)
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)"
+            )
+            applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+            for version, statements in sql.migrations(_TYPES):
+                if version in applied:
+                    continue
+                conn.execute("BEGIN IMMEDIATE")
+                for statement in statements:
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", (version, int(time.time()))
+                )
+                conn.execute("COMMIT")
+                log.info("store: applied schema version %d", version)
+        finally:
+            conn.close()
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self.path)
+            self._local.conn = conn
+            with self._reader_lock:
+                self._reader_conns.append(conn)
+        return conn
+
+    def _read(self, query: str, params: dict[str, object]) -> list[Row]:
+        try:
+            cursor = self._reader().execute(self._queries[query], params)
+            return [dict(row) for row in cursor.fetchall()]
+        except sqlite3.Error as exc:
+            raise _translate(exc) from exc
+
+    async def fetch_all(self, query: str, /, **params: object) -> list[Row]:
+        if self._closed:
+            raise StoreClosed("store is closed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self._read, query, params)
+
+    async def fetch_one(self, query: str, /, **params: object) -> Row | None:
+        rows = await self.fetch_all(query, **params)
+        return rows[0] if rows else None
+
+    async def write(self, steps: Sequence[Step]) -> list[StepResult]:
+        if self._closed or self._writer is None:
+            raise StoreClosed("store is closed")
+        for step in steps:
+            if step.query not in self._queries:
+                raise KeyError(f"unknown query {step.query!r}")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[StepResult]] = loop.create_future()
+        self._writer.jobs.put(_Job(steps, future, loop))
+        return await future
+
+    async def execute(self, query: str, /, **params: object) -> StepResult:
+        (result,) = await self.write([Step(query, params)])
+        return result
+
+    @property
+    def commits(self) -> int:
+        """Number of group commits so far (for tests and metrics)."""
+        return self._writer.commits if self._writer else 0
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._writer is not None:
+            self._writer.jobs.put(None)
+            await asyncio.to_thread(self._writer.join)
+        self._readers.shutdown(wait=True)
+        with self._reader_lock:
+            for conn in self._reader_conns:
+                conn.close()
+            self._reader_conns.clear()

@@ -1,0 +1,138 @@
+"""End-to-end fixtures: a real `cipherpost serve` process on a free port, and boto3 clients for it."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+REGION = "us-east-1"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    """A running `cipherpost serve` and how to reach it."""
+
+    data_dir: Path
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    args: list[str]
+    env: dict[str, str]
+    ca_bundle: str | None = None
+    access_key_id: str = ""
+    secret_access_key: str = ""
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def client(self, service: str, *, access_key_id: str | None = None, secret: str | None = None,
+               session_token: str | None = None, region: str = REGION, **config: Any) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name=region,
+            aws_access_key_id=access_key_id or self.access_key_id,
+            aws_secret_access_key=secret or self.secret_access_key,
+            aws_session_token=session_token,
+            verify=self.ca_bundle if self.ca_bundle else True,
+            config=Config(retries={"max_attempts": 1}, **config),
+        )
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout=timeout)
+
+
+def launch(data_dir: Path, *args: str, env: dict[str, str] | None = None, scheme: str = "http",
+           wait: bool = True, port: int | None = None) -> ServerProcess:
+    """Start `cipherpost serve` with a fresh listener; waits until it answers its health check."""
+    port = port or free_port()
+    listen = [] if any(arg == "--listen" for arg in args) else ["--listen", f"{scheme}://127.0.0.1:{port}"]
+    full_args = [sys.executable, "-m", "cipherpost.cli", "serve", "--data-dir", str(data_dir), *listen, *args]
+    environ = {**os.environ, **(env or {})}
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir.parent / f"{data_dir.name}-{port}.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(full_args, stdout=log_file, stderr=subprocess.STDOUT, env=environ)
+    server = ServerProcess(data_dir, f"{scheme}://127.0.0.1:{port}", process, log_path, full_args, environ)
+    if scheme == "https":
+        server.ca_bundle = str(data_dir / "tls" / "ca.pem")
+    if wait:
+        _wait_ready(server)
+        _read_credentials(server)
+    return server
+
+
+def _wait_ready(server: ServerProcess, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"server exited with {server.process.returncode}:\n{server.log()}")
+        if "cipherpost: listening on" in server.log():
+            return
+        time.sleep(0.05)
+    server.stop(signal.SIGKILL)
+    raise RuntimeError(f"server did not start in {timeout}s:\n{server.log()}")
+
+
+def _read_credentials(server: ServerProcess) -> None:
+    parser = configparser.ConfigParser()
+    parser.read(server.data_dir / "credentials")
+    server.access_key_id = parser["cipherpost"]["aws_access_key_id"]
+    server.secret_access_key = parser["cipherpost"]["aws_secret_access_key"]
+
+
+def http_get(url: str, headers: dict[str, str] | None = None, data: bytes | None = None,
+             method: str | None = None, context: Any = None) -> tuple[int, dict[str, str], bytes]:
+    """A raw HTTP request (no SDK), returning status, headers and body even for error statuses."""
+    request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30, context=context) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server per test module (most tests need no isolation beyond their own resources)."""
+    proc = launch(tmp_path_factory.mktemp("server") / "data")
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """Start servers of a test's own (for restarts, TLS and start-up options); all stopped after."""
+    started: list[ServerProcess] = []
+
+    def start(*args: str, **kwargs: Any) -> ServerProcess:
+        proc = launch(kwargs.pop("data_dir", tmp_path / "data"), *args, **kwargs)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.process.poll() is None:
+            proc.stop(signal.SIGKILL)

@@ -1,0 +1,115 @@
+"""Store contract: what every backend must do. Run on each backend in conftest.BACKENDS."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import pytest
+
+from cipherpost.store import Step, Store, StoreClosed, UniqueViolation
+
+Opener = Callable[[], Coroutine[Any, Any, Store]]
+
+
+def run(coro: Coroutine[Any, Any, Any]) -> Any:
+    return asyncio.run(coro)
+
+
+def test_write_then_read(open_backend: Opener) -> None:
+    async def scenario() -> None:
+        store = await open_backend()
+        result = await store.execute("probe_insert", id="a", payload="one")
+        assert result.rowcount == 1
+        assert await store.fetch_one("probe_get", id="a") == {"id": "a", "payload": "one"}
+        assert await store.fetch_one("probe_get", id="missing") is None
+        await store.close()
+
+    run(scenario())
+
+
+def test_unique_violation_is_typed_and_isolated(open_backend: Opener) -> None:
+    """A failing write fails alone: concurrent writes in the same group commit still land."""
+
+    async def scenario() -> None:
+        store = await open_backend()
+        await store.execute("probe_insert", id="dup", payload="first")
+        results = await asyncio.gather(
+            store.execute("probe_insert", id="dup", payload="second"),
+            *(store.execute("probe_insert", id=f"k{i}", payload="x") for i in range(20)),
+            return_exceptions=True,
+        )
+        assert isinstance(results[0], UniqueViolation)
+        assert all(not isinstance(item, BaseException) for item in results[1:])
+        assert await store.fetch_one("probe_count") == {"n": 21}
+        assert (await store.fetch_one("probe_get", id="dup")) == {"id": "dup", "payload": "first"}
+        await store.close()
+
+    run(scenario())
+
+
+def test_multi_step_write_is_atomic(open_backend: Opener) -> None:
+    async def scenario() -> None:
+        store = await open_backend()
+        await store.execute("probe_insert", id="taken", payload="x")
+        with pytest.raises(UniqueViolation):
+            await store.write([Step("probe_insert", {"id": "new", "payload": "y"}),
+                               Step("probe_insert", {"id": "taken", "payload": "z"})])
+        assert await store.fetch_one("probe_get", id="new") is None
+        results = await store.write([Step("probe_insert", {"id": "n2", "payload": "y"}),
+                                     Step("probe_delete", {"id": "taken"})])
+        assert results[1].rows == [{"payload": "x"}]
+        assert await store.fetch_one("probe_count") == {"n": 1}
+        await store.close()
+
+    run(scenario())
+
+
+def test_concurrent_writes_share_commits(open_backend: Opener) -> None:
+    """Group commit: 200 concurrent writes need far fewer than 200 commits (when measurable)."""
+
+    async def scenario() -> None:
+        store = await open_backend()
+        await asyncio.gather(*(store.execute("probe_insert", id=str(i), payload="p") for i in range(200)))
+        assert await store.fetch_one("probe_count") == {"n": 200}
+        commits = getattr(store, "commits", None)
+        if commits is not None:
+            assert commits < 200
+        await store.close()
+
+    run(scenario())
+
+
+def test_data_survives_reopen(open_backend: Opener) -> None:
+    async def scenario() -> None:
+        store = await open_backend()
+        await store.execute("probe_insert", id="kept", payload="v")
+        await store.close()
+        again = await open_backend()
+        assert await again.fetch_one("probe_get", id="kept") == {"id": "kept", "payload": "v"}
+        await again.close()
+
+    run(scenario())
+
+
+def test_closed_store_refuses(open_backend: Opener) -> None:
+    async def scenario() -> None:
+        store = await open_backend()
+        await store.close()
+        with pytest.raises(StoreClosed):
+            await store.execute("probe_insert", id="late", payload="v")
+        with pytest.raises(StoreClosed):
+            await store.fetch_one("probe_count")
+
+    run(scenario())
+
+
+def test_unknown_query_name_is_a_programming_error(open_backend: Opener) -> None:
+    async def scenario() -> None:
+        store = await open_backend()
+        with pytest.raises(KeyError):
+            await store.execute("no_such_query")
+        await store.close()
+
+    run(scenario())

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cipherpost.crypto import aead
+from cipherpost.crypto.errors import DecryptionError
+
+KEY = bytes(range(32))
+OTHER_KEY = bytes(range(1, 33))
+
+
+def test_round_trip() -> None:
+    sealed = aead.seal(KEY, b"body", b"aad")
+    assert aead.unseal(KEY, sealed, b"aad") == b"body"
+    assert len(sealed) == 4 + aead.OVERHEAD
+    assert sealed[0] == aead.VERSION
+
+
+def test_every_seal_draws_a_fresh_nonce() -> None:
+    nonces = {aead.seal(KEY, b"same", b"")[1:13] for _ in range(100)}
+    assert len(nonces) == 100
+
+
+def test_wrong_version_byte() -> None:
+    sealed = aead.seal(KEY, b"body", b"")
+    for version in (0x00, 0x02, 0x80, 0xFF):
+        with pytest.raises(DecryptionError):
+            aead.unseal(KEY, bytes([version]) + sealed[1:], b"")
+
+
+def test_truncated_blob() -> None:
+    sealed = aead.seal(KEY, b"body", b"")
+    for length in range(len(sealed)):
+        with pytest.raises(DecryptionError):
+            aead.unseal(KEY, sealed[:length], b"")
+
+
+def test_wrong_key() -> None:
+    with pytest.raises(DecryptionError):
+        aead.unseal(OTHER_KEY, aead.seal(KEY, b"body", b""), b"")
+
+
+@pytest.mark.parametrize("key", [b"", b"short", bytes(16), bytes(24), bytes(33)], ids=lambda k: f"{len(k)}-bytes")
+def test_wrong_key_length_on_open_is_opaque(key: bytes) -> None:
+    with pytest.raises(DecryptionError):
+        aead.unseal(key, aead.seal(KEY, b"body", b""), b"")
+
+
+def test_wrong_aad() -> None:
+    sealed = aead.seal(KEY, b"body", b"queue-a")
+    with pytest.raises(DecryptionError):
+        aead.unseal(KEY, sealed, b"queue-b")
+
+
+def test_appended_bytes() -> None:
+    with pytest.raises(DecryptionError):
+        aead.unseal(KEY, aead.seal(KEY, b"body", b"") + b"\x00", b"")
+
+
+def test_non_bytes_input_is_opaque() -> None:
+    with pytest.raises(DecryptionError):
+        aead.unseal(KEY, "not bytes" * 10, b"")  # type: ignore[arg-type]
+
+
+def test_error_message_does_not_say_which_check_failed() -> None:
+    messages = set()
+    sealed = aead.seal(KEY, b"body", b"")
+    for bad_key, bad_sealed, aad in [(KEY, b"", b""), (OTHER_KEY, sealed, b""), (KEY, sealed, b"x")]:
+        with pytest.raises(DecryptionError) as info:
+            aead.unseal(bad_key, bad_sealed, aad)
+        assert info.value.__cause__ is None
+        messages.add(str(info.value))
+    assert messages == {"The data could not be decrypted."}
+
+
+def test_seal_rejects_bad_key_length() -> None:
+    with pytest.raises(ValueError, match="32 bytes"):
+        aead.seal(bytes(16), b"body", b"")
+
+
+def test_seal_from_parts_rejects_bad_nonce_length() -> None:
+    with pytest.raises(ValueError, match="nonce"):
+        aead.seal_from_parts(KEY, bytes(8), b"body", b"")
+
+
+@given(plaintext=st.binary(max_size=512), aad=st.binary(max_size=64))
+def test_property_round_trip(plaintext: bytes, aad: bytes) -> None:
+    assert aead.unseal(KEY, aead.seal(KEY, plaintext, aad), aad) == plaintext
+
+
+@given(plaintext=st.binary(max_size=128), aad=st.binary(max_size=32), data=st.data())
+def test_property_any_single_bit_flip_fails(plaintext: bytes, aad: bytes, data: st.DataObject) -> None:
+    sealed = bytearray(aead.seal(KEY, plaintext, aad))
+    bit = data.draw(st.integers(0, len(sealed) * 8 - 1))
+    sealed[bit // 8] ^= 1 << (bit % 8)
+    with pytest.raises(DecryptionError):
+        aead.unseal(KEY, bytes(sealed), aad)
+
+
+def test_random_garbage_fails_opaquely() -> None:
+    for length in (0, 1, 28, 29, 30, 100):
+        with pytest.raises(DecryptionError):
+            aead.unseal(KEY, os.urandom(length), b"")
