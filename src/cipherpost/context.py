@@ -31,6 +31,16 @@ class Caller:
     def is_root(self) -> bool:
         return self.kind == "Root"
 
+    @property
+    def is_service(self) -> bool:
+        """True when an AWS service principal (``sns.amazonaws.com``) is the caller."""
+        return self.kind == "AWSService"
+
+    @classmethod
+    def for_service(cls, service_principal: str, account_id: str) -> Caller:
+        """A service principal acting in ``account_id`` (e.g. SNS delivering to a queue)."""
+        return cls(account_id=account_id, arn=service_principal, principal_id=service_principal, kind="AWSService")
+
 
 @dataclass(frozen=True, slots=True)
 class TlsInfo:

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 from cipherpost.runtime import Runtime
+from cipherpost.services.authz import Authorizer
 from cipherpost.services.base import Handler, NotImplementedOperation, Provider
 from cipherpost.services.sts import StsProvider
 
-__all__ = ["Handler", "NotImplementedOperation", "Provider", "dispatch_table"]
+__all__ = ["Handler", "NotImplementedOperation", "Provider", "dispatch_table", "providers"]
 
 
-def providers(runtime: Runtime) -> list[Provider]:
-    """Every service provider, wired to the runtime."""
-    del runtime  # later providers take the store, keyring, etc.
-    return [StsProvider()]
+def providers(runtime: Runtime, authz: Authorizer) -> list[Provider]:
+    """Every service provider, wired to the runtime and the authorizer."""
+    return [
+        StsProvider(runtime, authz),
+    ]
 
 
-def dispatch_table(runtime: Runtime) -> dict[tuple[str, str], Handler]:
+def dispatch_table(runtime: Runtime, authz: Authorizer | None = None) -> dict[tuple[str, str], Handler]:
     """(service, operation) -> handler for every implemented operation."""
     table: dict[tuple[str, str], Handler] = {}
-    for provider in providers(runtime):
+    for provider in providers(runtime, authz or Authorizer()):
         for name, handler in provider.handlers().items():
             table[(provider.service, name)] = handler
     return table

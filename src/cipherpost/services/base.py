@@ -12,6 +12,8 @@ from typing import Any, ClassVar, TypeVar
 
 from cipherpost.context import RequestContext
 from cipherpost.errors import AwsError
+from cipherpost.runtime import Runtime
+from cipherpost.services.authz import Authorizer
 
 Params = dict[str, Any]
 Result = dict[str, Any]
@@ -39,9 +41,17 @@ class NotImplementedOperation(AwsError):
 
 
 class Provider:
-    """Base class of service providers; ``service`` is our service name (``sts``, ``sqs``, ...)."""
+    """Base class of service providers; ``service`` is our service name (``sts``, ``sqs``, ...).
+
+    A provider gets the runtime (settings, store, keyring, ...) and the authorizer; it keeps
+    whatever state it needs (caches) on itself.
+    """
 
     service: ClassVar[str]
+
+    def __init__(self, runtime: Runtime, authz: Authorizer) -> None:
+        self.runtime = runtime
+        self.authz = authz
 
     def handlers(self) -> dict[str, Handler]:
         """The dispatch table: operation name -> bound handler, from the ``@operation`` marks."""

@@ -1,14 +1,20 @@
-"""Load named SQL from the package's ``.sql`` files."""
+"""Load named SQL and schema migrations from the package's ``sql/`` and ``migrations/`` folders.
+
+Each component (``core``, ``kms``, ``sqs``, ...) owns one file in each folder, so a service's
+SQL lives beside nothing else's. See ``sql/core.sql`` and ``migrations/core.sql`` for the format.
+"""
 
 from __future__ import annotations
 
 import re
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import LiteralString
 
 _QUERY_HEADER = re.compile(r"^--\s*name:\s*([a-z0-9_]+)\s*$", re.MULTILINE)
 _VERSION_HEADER = re.compile(r"^--\s*version:\s*(\d+)\s*$", re.MULTILINE)
+CORE = "core"
 
 
 def _blocks(text: str, header: re.Pattern[str]) -> list[tuple[str, str]]:
@@ -21,28 +27,56 @@ def _blocks(text: str, header: re.Pattern[str]) -> list[tuple[str, str]]:
     return out
 
 
-def _read(name: str) -> str:
-    resource = resources.files("cipherpost.store").joinpath(name)
-    return resource.read_text(encoding="utf-8") if resource.is_file() else ""
+def _sql_files(folder: Traversable) -> list[Traversable]:
+    if not folder.is_dir():
+        return []
+    return sorted((item for item in folder.iterdir() if item.name.endswith(".sql")), key=lambda item: item.name)
+
+
+def _folder(*parts: str) -> Traversable:
+    return resources.files("cipherpost.store").joinpath(*parts)
 
 
 @cache
 def queries(backend: str) -> dict[str, LiteralString]:
-    """All named queries for a backend: the portable file, then ``queries.<backend>.sql`` overrides."""
+    """All named queries for a backend: ``sql/*.sql``, then ``sql/<backend>/*.sql`` overrides.
+
+    Raises:
+        RuntimeError: two portable files define the same query name.
+    """
     found: dict[str, LiteralString] = {}
-    for file in ("queries.sql", f"queries.{backend}.sql"):
-        for name, body in _blocks(_read(file), _QUERY_HEADER):
+    origin: dict[str, str] = {}
+    for file in _sql_files(_folder("sql")):
+        for name, body in _blocks(file.read_text(encoding="utf-8"), _QUERY_HEADER):
+            if name in found:
+                raise RuntimeError(f"query {name!r} is defined in both {origin[name]} and {file.name}")
+            found[name] = body.rstrip(";")
+            origin[name] = file.name
+    for file in _sql_files(_folder("sql", backend)):
+        for name, body in _blocks(file.read_text(encoding="utf-8"), _QUERY_HEADER):
             found[name] = body.rstrip(";")
     return found
 
 
-def migrations(types: dict[str, str]) -> list[tuple[int, list[str]]]:
-    """Schema versions in order, each as its list of statements with type placeholders filled."""
-    out: list[tuple[int, list[str]]] = []
-    for version, body in _blocks(_read("migrations.sql"), _VERSION_HEADER):
-        statements = [part.strip().format(**types) for part in body.split(";") if part.strip()]
-        out.append((int(version), statements))
-    versions = [version for version, _ in out]
-    if versions != sorted(set(versions)):
-        raise RuntimeError("migrations.sql: versions must be unique and ascending")
+def migrations(types: dict[str, str]) -> list[tuple[str, int, list[str]]]:
+    """Every component's schema versions, in the order to apply them.
+
+    Returns (component, version, statements) with type placeholders filled; ``core`` comes
+    first, the other components follow by name, each in ascending version order.
+
+    Raises:
+        RuntimeError: a component's versions are not unique and ascending.
+    """
+    out: list[tuple[str, int, list[str]]] = []
+    files = _sql_files(_folder("migrations"))
+    files.sort(key=lambda item: (item.name != f"{CORE}.sql", item.name))
+    for file in files:
+        component = file.name.removesuffix(".sql")
+        blocks = _blocks(file.read_text(encoding="utf-8"), _VERSION_HEADER)
+        versions = [int(version) for version, _ in blocks]
+        if versions != sorted(set(versions)):
+            raise RuntimeError(f"migrations/{file.name}: versions must be unique and ascending")
+        for version, body in blocks:
+            statements = [part.strip().format(**types) for part in body.split(";") if part.strip()]
+            out.append((component, int(version), statements))
     return out

@@ -166,21 +166,22 @@ class SqliteStore:
         conn = _connect(self.path)
         try:
             conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)"
+                "CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT NOT NULL, version INTEGER NOT NULL, "
+                "applied_at INTEGER NOT NULL, PRIMARY KEY (component, version))"
             )
-            applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-            for version, statements in sql.migrations(_TYPES):
-                if version in applied:
+            applied = {(row[0], row[1]) for row in conn.execute("SELECT component, version FROM schema_migrations")}
+            for component, version, statements in sql.migrations(_TYPES):
+                if (component, version) in applied:
                     continue
                 conn.execute("BEGIN IMMEDIATE")
                 for statement in statements:
                     conn.execute(statement)
                 conn.execute(
-                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", (version, int(time.time()))
+                    "INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, ?)",
+                    (component, version, int(time.time())),
                 )
                 conn.execute("COMMIT")
-                log.info("store: applied schema version %d", version)
+                log.info("store: applied %s schema version %d", component, version)
         finally:
             conn.close()
 

@@ -1,7 +1,8 @@
--- Named queries, one per block. Each block starts with `-- name: <query_name>` and a one-line
--- purpose comment. Parameters are `:name` placeholders. SQL here must run unchanged on SQLite
--- and PostgreSQL; a backend that needs another text puts a block of the same name in
--- `queries.<backend>.sql`.
+-- Core named queries: installation settings, accounts, access keys.
+-- Format (every file in store/sql/): blocks starting with `-- name: <query_name>` and a
+-- one-line purpose comment; `:name` placeholders. SQL must run unchanged on SQLite and
+-- PostgreSQL; a backend that needs another text puts a block of the same name in
+-- `store/sql/<backend>/<file>.sql`. Query names are unique across all files.
 
 -- name: meta_get
 -- Read one installation-level setting.

@@ -1,6 +1,7 @@
--- Schema migrations, applied in order on start. Each block starts with `-- version: N`.
--- `{blob}` is the backend's binary type (SQLite BLOB, PostgreSQL BYTEA); `{int}` its
--- 64-bit integer type. Never edit an applied block: add a new one.
+-- Core schema. Every file in store/migrations/ is one component's schema history: blocks
+-- starting with `-- version: N`, applied in order on start (core first, then the other
+-- components by name). `{blob}` is the backend's binary type (SQLite BLOB, PostgreSQL
+-- BYTEA); `{int}` its 64-bit integer type. Never edit an applied block: add a new one.
 
 -- version: 1
 CREATE TABLE meta (

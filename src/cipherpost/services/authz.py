@@ -1,0 +1,164 @@
+"""Authorization: the request path's bridge from a handler to the pure policy evaluator.
+
+A provider asks ``authz.enforce(ctx, await authz.decide(ctx, "sqs:SendMessage", queue_arn, ...))``.
+This module adds what only the running system knows — the caller's identity policies
+(from IAM), and the global condition keys of the request (aws:SourceIp,
+aws:SecureTransport, aws:SourceVpce, aws:CurrentTime, kms:ViaService, ...) — then
+evaluates with :func:`cipherpost.policy.evaluate` and, on denial, raises the calling
+service's own error with a message naming principal, action, resource and the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+from cipherpost.context import Caller, RequestContext
+from cipherpost.errors import AccessDenied, AwsError
+from cipherpost.policy import ContextValue, Decision, Grant, Policy, Principal, Request, evaluate
+
+
+@dataclass(frozen=True, slots=True)
+class CallerPolicies:
+    """The policies attached to a caller's identity."""
+
+    identity: tuple[Policy, ...] = ()
+    """User (inline, attached, via groups) or role policies."""
+    boundary: Policy | None = None
+    """The permissions boundary, if one is set."""
+    session: tuple[Policy, ...] = ()
+    """STS session policies of a role session (empty: no limit)."""
+
+
+NO_POLICIES = CallerPolicies()
+
+
+class IdentityPolicySource(Protocol):
+    """Where identity policies come from (IAM implements this)."""
+
+    async def policies_for(self, caller: Caller) -> CallerPolicies:
+        """The policies that apply to ``caller``; empty for roots and service principals."""
+        ...
+
+
+class _NoIdentityPolicies:
+    async def policies_for(self, caller: Caller) -> CallerPolicies:
+        del caller
+        return NO_POLICIES
+
+
+class AuthorizationError(AwsError):
+    """You are not authorized to perform this action."""
+
+    code = "AuthorizationError"
+    status = 403
+
+
+class AccessDeniedException(AwsError):
+    """You do not have sufficient access to perform this action."""
+
+    code = "AccessDeniedException"
+    status = 400
+
+
+class SqsAccessDenied(AccessDenied):
+    """Access to the resource is denied."""
+
+    json_code = "AccessDeniedException"
+    json_status = 403
+
+
+#: The error each service answers a denial with (behaviour as data).
+DENIED: Mapping[str, type[AwsError]] = {
+    "sts": AccessDenied,
+    "iam": AccessDenied,
+    "sns": AuthorizationError,
+    "sqs": SqsAccessDenied,
+    "kms": AccessDeniedException,
+    "cloudtrail": AccessDeniedException,
+}
+
+
+def principal_of(caller: Caller) -> Principal:
+    """The evaluator's view of a caller."""
+    if caller.is_service:
+        return Principal.for_service(caller.arn)
+    return Principal.from_arn(caller.arn, user_id=caller.principal_id)
+
+
+def request_keys(ctx: RequestContext) -> dict[str, ContextValue]:
+    """Global condition keys that follow from the request itself."""
+    keys: dict[str, ContextValue] = {
+        "aws:SecureTransport": "true" if ctx.secure_transport else "false",
+        "aws:CurrentTime": ctx.received_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": str(int(ctx.received_at.timestamp())),
+        "aws:RequestedRegion": ctx.region,
+    }
+    if ctx.source_ip is not None and ctx.invoked_by is None:
+        keys["aws:SourceIp"] = ctx.source_ip
+    if ctx.endpoint_id is not None:
+        keys["aws:SourceVpce"] = ctx.endpoint_id
+    if ctx.invoked_by is not None:
+        # "kms:ViaService": the service (sns.us-east-1.amazonaws.com) that called KMS for the caller.
+        keys["kms:ViaService"] = ctx.invoked_by.replace(".amazonaws.com", f".{ctx.region}.amazonaws.com")
+    return keys
+
+
+class Authorizer:
+    """Evaluates AWS access policy for handlers (see the module docstring)."""
+
+    denied: ClassVar[Mapping[str, type[AwsError]]] = DENIED
+
+    def __init__(self, identities: IdentityPolicySource | None = None) -> None:
+        self.identities: IdentityPolicySource = identities or _NoIdentityPolicies()
+
+    async def decide(
+        self,
+        ctx: RequestContext,
+        action: str,
+        resource: str,
+        *,
+        caller: Caller | None = None,
+        resource_policy: Policy | None = None,
+        resource_account: str | None = None,
+        key_policy: bool = False,
+        grants: Sequence[Grant] = (),
+        context: Mapping[str, ContextValue] | None = None,
+        encryption_context: Mapping[str, str] | None = None,
+    ) -> Decision:
+        """Decide ``action`` on ``resource`` for ``caller`` (default: the request's caller).
+
+        Args:
+            resource_policy: the topic/queue policy, or with ``key_policy`` the key policy.
+            resource_account: the account owning the resource (default: the caller's).
+            key_policy: KMS mode, where the key policy is authoritative.
+            grants: KMS grants on the key.
+            context: service-specific condition keys (aws:SourceArn, kms:CallerAccount, ...).
+            encryption_context: the KMS encryption context of the request.
+        """
+        who = caller or ctx.caller
+        policies = await self.identities.policies_for(who)
+        keys = request_keys(ctx)
+        if context:
+            keys.update(context)
+        request = Request(principal_of(who), action, resource, keys, encryption_context)
+        return evaluate(
+            request,
+            identity_policies=policies.identity,
+            resource_policy=resource_policy,
+            resource_account=resource_account or who.account_id,
+            session_policies=policies.session,
+            permissions_boundary=policies.boundary,
+            grants=grants,
+            key_policy_authority=key_policy,
+        )
+
+    def enforce(self, ctx: RequestContext, decision: Decision, error: type[AwsError] | None = None) -> None:
+        """Raise unless ``decision`` allows: ``authz.enforce(ctx, await authz.decide(ctx, ...))``.
+
+        Raises:
+            AwsError: ``error`` if given, else the error ``ctx.service`` answers denials with.
+        """
+        if not decision.allowed:
+            raise (error or self.denied.get(ctx.service, AccessDenied))(decision.message())
