@@ -19,7 +19,8 @@ from cipherpost.crypto.tls import ensure_local_tls
 from cipherpost.runtime import PROFILE, Runtime, start_runtime
 from cipherpost.server.app import Gateway
 from cipherpost.server.listeners import serve_listeners
-from cipherpost.services import dispatch_table
+from cipherpost.services import dispatch_table, providers
+from cipherpost.services.authz import Authorizer
 
 log = logging.getLogger("cipherpost")
 
@@ -101,13 +102,20 @@ async def serve(settings: Settings) -> None:
             max_skew=timedelta(seconds=settings.max_clock_skew),
             dev=settings.dev,
         )
+        active = providers(runtime, Authorizer())
         gateway = Gateway(
             region=settings.region,
             authenticator=authenticator,
-            handlers=dispatch_table(runtime),
+            handlers=dispatch_table(active),
             max_body_bytes=settings.max_body_bytes,
         )
-        await serve_listeners(gateway, settings.listeners, tls, on_started=lambda: _banner(runtime))
+        for provider in active:
+            await provider.start()
+        try:
+            await serve_listeners(gateway, settings.listeners, tls, on_started=lambda: _banner(runtime))
+        finally:
+            for provider in reversed(active):
+                await provider.stop()
     finally:
         await runtime.close()
         print("cipherpost: stopped", flush=True)

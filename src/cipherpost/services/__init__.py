@@ -17,10 +17,10 @@ def providers(runtime: Runtime, authz: Authorizer) -> list[Provider]:
     ]
 
 
-def dispatch_table(runtime: Runtime, authz: Authorizer | None = None) -> dict[tuple[str, str], Handler]:
+def dispatch_table(active: list[Provider]) -> dict[tuple[str, str], Handler]:
     """(service, operation) -> handler for every implemented operation."""
     table: dict[tuple[str, str], Handler] = {}
-    for provider in providers(runtime, authz or Authorizer()):
+    for provider in active:
         for name, handler in provider.handlers().items():
             table[(provider.service, name)] = handler
     return table

@@ -53,6 +53,12 @@ class Provider:
         self.runtime = runtime
         self.authz = authz
 
+    async def start(self) -> None:
+        """Start background work (e.g. due key deletions); called once the store is open."""
+
+    async def stop(self) -> None:
+        """Stop background work; called before the store closes."""
+
     def handlers(self) -> dict[str, Handler]:
         """The dispatch table: operation name -> bound handler, from the ``@operation`` marks."""
         table: dict[str, Handler] = {}
