@@ -21,6 +21,7 @@ from cipherpost.server.app import Gateway
 from cipherpost.server.listeners import serve_listeners
 from cipherpost.services import dispatch_table, providers
 from cipherpost.services.authz import Authorizer
+from cipherpost.services.iam import IamPolicySource
 
 log = logging.getLogger("cipherpost")
 
@@ -102,7 +103,7 @@ async def serve(settings: Settings) -> None:
             max_skew=timedelta(seconds=settings.max_clock_skew),
             dev=settings.dev,
         )
-        active = providers(runtime, Authorizer())
+        active = providers(runtime, Authorizer(IamPolicySource(runtime.store)))
         gateway = Gateway(
             region=settings.region,
             authenticator=authenticator,

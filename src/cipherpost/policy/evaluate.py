@@ -148,6 +148,7 @@ def evaluate(
     endpoint_policy: Policy | None = None,
     grants: Sequence[Grant] = (),
     key_policy_authority: bool = False,
+    trust_policy: bool = False,
 ) -> Decision:
     """Decide whether ``request`` is allowed.
 
@@ -160,6 +161,8 @@ def evaluate(
     :param endpoint_policy: the VPC endpoint policy the request came through, if any.
     :param grants: KMS grants on the key; each one that permits the request allows it.
     :param key_policy_authority: KMS mode: ``resource_policy`` is the authoritative key policy.
+    :param trust_policy: role-trust mode (sts:AssumeRole): ``resource_policy`` must match the
+        caller; where it only names the caller's account, an identity policy must allow too.
     :returns: the decision, with the deciding policy and statement.
     """
     who = request.principal
@@ -184,11 +187,11 @@ def evaluate(
     if grant is not None:
         return _granted(request, grant)
     owner = resource_account or who.account
-    return _authorize(request, scans, resource_layer, same_account=owner == who.account)
+    return _authorize(request, scans, resource_layer, same_account=owner == who.account, trust=trust_policy)
 
 
 def _authorize(
-    request: Request, scans: Mapping[Layer, _Scan], resource_layer: Layer, *, same_account: bool
+    request: Request, scans: Mapping[Layer, _Scan], resource_layer: Layer, *, same_account: bool, trust: bool = False
 ) -> Decision:
     who = request.principal
     resource = scans[resource_layer].allow if resource_layer in scans else None
@@ -202,8 +205,9 @@ def _authorize(
         return _allowed(request, None)
     if level == Level.DIRECT:
         return _allowed(request, resource)
-    if who.is_root or (kms and level == Level.NONE):
+    if who.is_root or ((kms or trust) and level == Level.NONE):
         # KMS: without a key-policy statement for the account, IAM policies do not count.
+        # Role trust policies likewise: an identity policy alone never lets anyone assume a role.
         return _not_allowed(request, resource_layer)
     role_grant = resource if level == Level.ROLE else None
     return _identity_side(request, scans, role_grant)

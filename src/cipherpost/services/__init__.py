@@ -5,6 +5,7 @@ from __future__ import annotations
 from cipherpost.runtime import Runtime
 from cipherpost.services.authz import Authorizer
 from cipherpost.services.base import Handler, NotImplementedOperation, Provider
+from cipherpost.services.iam import IamProvider
 from cipherpost.services.sts import StsProvider
 
 __all__ = ["Handler", "NotImplementedOperation", "Provider", "dispatch_table", "providers"]
@@ -14,6 +15,7 @@ def providers(runtime: Runtime, authz: Authorizer) -> list[Provider]:
     """Every service provider, wired to the runtime and the authorizer."""
     return [
         StsProvider(runtime, authz),
+        IamProvider(runtime, authz),
     ]
 
 

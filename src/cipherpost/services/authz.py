@@ -123,6 +123,7 @@ class Authorizer:
         resource_policy: Policy | None = None,
         resource_account: str | None = None,
         key_policy: bool = False,
+        trust_policy: bool = False,
         grants: Sequence[Grant] = (),
         context: Mapping[str, ContextValue] | None = None,
         encryption_context: Mapping[str, str] | None = None,
@@ -133,6 +134,7 @@ class Authorizer:
             resource_policy: the topic/queue policy, or with ``key_policy`` the key policy.
             resource_account: the account owning the resource (default: the caller's).
             key_policy: KMS mode, where the key policy is authoritative.
+            trust_policy: role-trust mode (sts:AssumeRole), where the trust policy must match.
             grants: KMS grants on the key.
             context: service-specific condition keys (aws:SourceArn, kms:CallerAccount, ...).
             encryption_context: the KMS encryption context of the request.
@@ -152,6 +154,7 @@ class Authorizer:
             permissions_boundary=policies.boundary,
             grants=grants,
             key_policy_authority=key_policy,
+            trust_policy=trust_policy,
         )
 
     def enforce(self, ctx: RequestContext, decision: Decision, error: type[AwsError] | None = None) -> None:

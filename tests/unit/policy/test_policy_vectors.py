@@ -45,6 +45,7 @@ def test_evaluation(case: dict[str, Any]) -> None:
         resource_account=case.get("resource_account"),
         grants=[grant_from(g) for g in case.get("grants", [])],
         key_policy_authority=case.get("kms", False),
+        trust_policy=case.get("trust", False),
     )
     assert decision.kind == case["expect"], decision.message()
     assert decision.allowed is (case["expect"] == "allowed")

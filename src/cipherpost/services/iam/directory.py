@@ -1,0 +1,100 @@
+"""The identity-policy source for authorization: which policies apply to a caller.
+
+Implements :class:`cipherpost.services.authz.IdentityPolicySource`. Results are cached per
+caller and the whole cache is dropped on every IAM or STS change (:meth:`invalidate`), so
+changes take effect with the next request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from cipherpost.context import Caller
+from cipherpost.policy import Policy, PolicySyntaxError, parse_policy
+from cipherpost.services.authz import NO_POLICIES, CallerPolicies
+from cipherpost.services.iam.managed import AWS_MANAGED
+from cipherpost.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class IamPolicySource:
+    """Reads a caller's identity policies from the IAM tables."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._cache: dict[tuple[str, str | None], CallerPolicies] = {}
+
+    def invalidate(self) -> None:
+        """Forget everything cached (called after every IAM/STS write)."""
+        self._cache.clear()
+
+    async def policies_for(self, caller: Caller) -> CallerPolicies:
+        if caller.kind not in ("IAMUser", "AssumedRole"):
+            return NO_POLICIES
+        key = (caller.arn, caller.access_key_id if caller.kind == "AssumedRole" else None)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = await self._load(caller)
+            self._cache[key] = cached
+        return cached
+
+    async def _load(self, caller: Caller) -> CallerPolicies:
+        account = caller.account_id
+        if caller.kind == "IAMUser":
+            name_key = caller.arn.rsplit("/", 1)[-1].lower()
+            policies = await self._entity_policies(account, "user", name_key)
+            for group in await self._store.fetch_all("iam_groups_for_user", account_id=account, user_key=name_key):
+                policies += await self._entity_policies(account, "group", str(group["name_key"]))
+            boundary_of = await self._store.fetch_one("iam_entity_get", account_id=account, kind="user",
+                                                      name_key=name_key)
+            return CallerPolicies(tuple(policies), await self._boundary(boundary_of))
+        session = await self._store.fetch_one("sts_session_get", access_key_id=caller.access_key_id)
+        if session is None or session["role_key"] is None:
+            return NO_POLICIES
+        role_key = str(session["role_key"])
+        policies = await self._entity_policies(account, "role", role_key)
+        role = await self._store.fetch_one("iam_entity_get", account_id=account, kind="role", name_key=role_key)
+        session_policies: list[Policy] = []
+        if session["session_policy"]:
+            session_policies.append(parse_policy(str(session["session_policy"])).named("session policy"))
+        for arn in json.loads(str(session["policy_arns"])):
+            session_policies += await self._managed(str(arn))
+        return CallerPolicies(tuple(policies), await self._boundary(role), tuple(session_policies))
+
+    async def _entity_policies(self, account: str, kind: str, name_key: str) -> list[Policy]:
+        found: list[Policy] = []
+        for row in await self._store.fetch_all("iam_inline_list", account_id=account, kind=kind, name_key=name_key):
+            found += _parsed(str(row["document"]), f"inline policy {row['policy_name']}")
+        for row in await self._store.fetch_all("iam_attached_list", account_id=account, kind=kind,
+                                               name_key=name_key):
+            found += await self._managed(str(row["policy_arn"]))
+        return found
+
+    async def _managed(self, arn: str) -> list[Policy]:
+        builtin = AWS_MANAGED.get(arn)
+        if builtin is not None:
+            return _parsed(builtin.document, arn)
+        policy = await self._store.fetch_one("iam_managed_get", arn=arn)
+        if policy is None:
+            return []
+        version = await self._store.fetch_one("iam_version_get", policy_arn=arn,
+                                              version_id=policy["default_version"])
+        return [] if version is None else _parsed(str(version["document"]), arn)
+
+    async def _boundary(self, entity: dict[str, object] | None) -> Policy | None:
+        arn = None if entity is None else entity.get("permissions_boundary")
+        if not arn:
+            return None
+        found = await self._managed(str(arn))
+        return found[0] if found else None
+
+
+def _parsed(document: str, label: str) -> list[Policy]:
+    """A stored policy, parsed; stored documents were validated when written."""
+    try:
+        return [parse_policy(document).named(label)]
+    except PolicySyntaxError:
+        log.error("stored IAM policy %s no longer parses; ignoring it", label)
+        return []
