@@ -24,8 +24,11 @@ lint: $(VENV)/.test
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
 
+# The whole suite on the embedded default (SQLite), then the end-to-end suite again with every
+# server on PostgreSQL (the local server; CIPHERPOST_TEST_POSTGRES overrides the admin DSN).
 test: lint
 	$(BIN)/python -m pytest -q
+	CIPHERPOST_TEST_BACKEND=postgres $(BIN)/python -m pytest -q tests/e2e
 
 bench: $(VENV)/.test
 	$(BIN)/python -m pip install -q -r bench/requirements.txt

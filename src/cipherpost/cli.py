@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
         "--listen", action="append", help="http://HOST:PORT, https://HOST:PORT or unix:PATH (repeatable)"
     )
     serve.add_argument("--data-dir", type=Path, help="data directory (default ./cipherpost-data)")
+    serve.add_argument("--database-url", help="postgresql://... shared by several nodes (default: SQLite)")
     serve.add_argument("--region", help="region to answer as (default us-east-1)")
     serve.add_argument("--account-id", help="default account id, used when the data directory is created")
     serve.add_argument("--public-url", help="base URL clients use (queue URLs, SigningCertURL)")
@@ -56,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
-    names = ("listen", "data_dir", "region", "account_id", "public_url", "http", "tls_cert", "tls_key",
+    names = ("listen", "data_dir", "database_url", "region", "account_id", "public_url", "http", "tls_cert", "tls_key",
              "tls_hosts", "dev", "log_level")
     return {name: getattr(args, name) for name in names}
 

@@ -89,6 +89,8 @@ class Settings:
     """Listener URLs (see :func:`parse_listener`)."""
     data_dir: Path = Path("cipherpost-data")
     """Where the store, keyring, credentials, certificates and audit files live."""
+    database_url: str | None = None
+    """``postgresql://...`` to share one PostgreSQL database between nodes; default SQLite in data_dir."""
     region: str = "us-east-1"
     """The region this installation answers as."""
     account_id: str = DEFAULT_ACCOUNT_ID
@@ -143,6 +145,8 @@ class Settings:
             raise ConfigError("tls_cert and tls_key must be given together")
         if self.max_body_bytes < 1024:
             raise ConfigError("max_body_bytes: must be at least 1024")
+        if self.database_url and urlsplit(self.database_url).scheme not in ("postgresql", "postgres"):
+            raise ConfigError("database_url: only postgresql:// URLs are supported")
         if self.public_url and urlsplit(self.public_url).scheme not in ("http", "https"):
             raise ConfigError(f"public_url: {self.public_url!r} must be an http(s) URL")
         return self

@@ -105,7 +105,7 @@ async def start_runtime(settings: Settings, environ: Mapping[str, str] | None = 
     data_dir = settings.data_dir
     _ensure_data_dir(data_dir)
     keyring = Keyring.load_or_create(data_dir / KEYRING_FILE, env_key=env.get(ROOT_KEY_ENV))
-    store = await open_store(data_dir)
+    store = await open_store(data_dir, settings.database_url)
     try:
         installation_id = await _meta(store, "installation_id", uuid.uuid4().hex)
         account = await _meta(store, "default_account_id", settings.account_id)

@@ -1,11 +1,18 @@
-"""End-to-end fixtures: a real `cipherpost serve` process on a free port, and boto3 clients for it."""
+"""End-to-end fixtures: a real `cipherpost serve` process on a free port, and boto3 clients for it.
+
+With ``CIPHERPOST_TEST_BACKEND=postgres`` every server stores its data in a PostgreSQL
+database of its own (created on first use of a data directory, so restarts find it again)
+instead of SQLite: the same suite then proves the same behaviour on both backends.
+"""
 
 from __future__ import annotations
 
 import configparser
+import hashlib
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -64,11 +71,52 @@ class ServerProcess:
         return self.process.wait(timeout=timeout)
 
 
+BACKEND = os.environ.get("CIPHERPOST_TEST_BACKEND", "sqlite")
+POSTGRES_ADMIN = os.environ.get("CIPHERPOST_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+_CREATED: list[str] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    yield
+    for name in _CREATED:
+        subprocess.run(["psql", POSTGRES_ADMIN, "-q", "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'],
+                       check=False, capture_output=True)
+
+
+def database_args(data_dir: Path) -> list[str]:
+    """``--database-url`` for the PostgreSQL run: one database per data directory."""
+    if BACKEND != "postgres":
+        return []
+    name = "cp_e2e_" + hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
+    marker = data_dir.parent / f".{data_dir.name}.pgdb"
+    if not marker.exists():
+        subprocess.run(["psql", POSTGRES_ADMIN, "-q", "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+                        "-c", f'CREATE DATABASE "{name}"'], check=True, capture_output=True)
+        marker.write_text(name)
+        _CREATED.append(name)
+    return ["--database-url", POSTGRES_ADMIN.rpartition("/")[0] + "/" + name]
+
+
+def execute_sql(data_dir: Path, statement: str) -> None:
+    """Run one SQL statement against a (stopped) server's store, whichever backend it uses."""
+    args = database_args(data_dir)
+    if args:
+        subprocess.run(["psql", args[1], "-q", "-c", statement], check=True, capture_output=True)
+        return
+    with sqlite3.connect(data_dir / "cipherpost.sqlite3") as db:
+        db.execute(statement)
+
+
 def launch(data_dir: Path, *args: str, env: dict[str, str] | None = None, scheme: str = "http",
            wait: bool = True, port: int | None = None) -> ServerProcess:
     """Start `cipherpost serve` with a fresh listener; waits until it answers its health check."""
     port = port or free_port()
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
     listen = [] if any(arg == "--listen" for arg in args) else ["--listen", f"{scheme}://127.0.0.1:{port}"]
+    listen += database_args(data_dir)
     full_args = [sys.executable, "-m", "cipherpost.cli", "serve", "--data-dir", str(data_dir), *listen, *args]
     environ = {**os.environ, **(env or {})}
     data_dir.parent.mkdir(parents=True, exist_ok=True)

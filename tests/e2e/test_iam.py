@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,7 +12,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import REGION, ServerProcess
+from conftest import REGION, ServerProcess, execute_sql
 
 ACCOUNT = "000000000000"
 ALLOW_ALL = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
@@ -224,8 +223,7 @@ def test_session_expires(fresh_server: Callable[..., ServerProcess]) -> None:
     creds = as_user(proc, "sts", key).assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/R", RoleSessionName="ss",
                                                   DurationSeconds=900)["Credentials"]
     assert proc.stop() == 0
-    with sqlite3.connect(proc.data_dir / "cipherpost.sqlite3") as db:
-        db.execute("UPDATE access_keys SET expires_at = 1 WHERE access_key_id = ?", (creds["AccessKeyId"],))
+    execute_sql(proc.data_dir, f"UPDATE access_keys SET expires_at = 1 WHERE access_key_id = '{creds['AccessKeyId']}'")
     again = fresh_server(data_dir=proc.data_dir)
     with pytest.raises(ClientError) as exc:
         as_user(again, "sts", (creds["AccessKeyId"], creds["SecretAccessKey"]),

@@ -22,6 +22,10 @@ __all__ = [
 DATABASE_FILE = "cipherpost.sqlite3"
 
 
-async def open_store(data_dir: Path) -> Store:
-    """Open the store for a data directory (SQLite in ``<data_dir>/cipherpost.sqlite3``)."""
+async def open_store(data_dir: Path, database_url: str | None = None) -> Store:
+    """Open the store: PostgreSQL at ``database_url`` if given, else SQLite in ``<data_dir>/cipherpost.sqlite3``."""
+    if database_url:
+        from cipherpost.store.postgres import PostgresStore  # noqa: PLC0415 - driver only when used
+
+        return await PostgresStore.open(database_url)
     return await SqliteStore.open(data_dir / DATABASE_FILE)
