@@ -1,165 +1,20 @@
-"""End-to-end fixtures: a real `cipherpost serve` process on a free port, and boto3 clients for it.
-
-With ``CIPHERPOST_TEST_BACKEND=postgres`` every server stores its data in a PostgreSQL
-database of its own (created on first use of a data directory, so restarts find it again)
-instead of SQLite: the same suite then proves the same behaviour on both backends.
-"""
+"""End-to-end fixtures (helpers live in e2e_support, a module name no other test folder uses)."""
 
 from __future__ import annotations
 
-import configparser
-import hashlib
-import os
 import signal
-import socket
-import sqlite3
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
-
-REGION = "us-east-1"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class ServerProcess:
-    """A running `cipherpost serve` and how to reach it."""
-
-    data_dir: Path
-    url: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    args: list[str]
-    env: dict[str, str]
-    ca_bundle: str | None = None
-    access_key_id: str = ""
-    secret_access_key: str = ""
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def client(self, service: str, *, access_key_id: str | None = None, secret: str | None = None,
-               session_token: str | None = None, region: str = REGION, **config: Any) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.url,
-            region_name=region,
-            aws_access_key_id=access_key_id or self.access_key_id,
-            aws_secret_access_key=secret or self.secret_access_key,
-            aws_session_token=session_token,
-            verify=self.ca_bundle if self.ca_bundle else True,
-            config=Config(retries={"max_attempts": 1}, **config),
-        )
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        return self.process.wait(timeout=timeout)
-
-
-BACKEND = os.environ.get("CIPHERPOST_TEST_BACKEND", "sqlite")
-POSTGRES_ADMIN = os.environ.get("CIPHERPOST_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-_CREATED: list[str] = []
+from e2e_support import ServerProcess, drop_test_databases, launch
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _drop_test_databases() -> Iterator[None]:
     yield
-    for name in _CREATED:
-        subprocess.run(["psql", POSTGRES_ADMIN, "-q", "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'],
-                       check=False, capture_output=True)
-
-
-def database_args(data_dir: Path) -> list[str]:
-    """``--database-url`` for the PostgreSQL run: one database per data directory."""
-    if BACKEND != "postgres":
-        return []
-    name = "cp_e2e_" + hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
-    marker = data_dir.parent / f".{data_dir.name}.pgdb"
-    if not marker.exists():
-        subprocess.run(["psql", POSTGRES_ADMIN, "-q", "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
-                        "-c", f'CREATE DATABASE "{name}"'], check=True, capture_output=True)
-        marker.write_text(name)
-        _CREATED.append(name)
-    return ["--database-url", POSTGRES_ADMIN.rpartition("/")[0] + "/" + name]
-
-
-def execute_sql(data_dir: Path, statement: str) -> None:
-    """Run one SQL statement against a (stopped) server's store, whichever backend it uses."""
-    args = database_args(data_dir)
-    if args:
-        subprocess.run(["psql", args[1], "-q", "-c", statement], check=True, capture_output=True)
-        return
-    with sqlite3.connect(data_dir / "cipherpost.sqlite3") as db:
-        db.execute(statement)
-
-
-def launch(data_dir: Path, *args: str, env: dict[str, str] | None = None, scheme: str = "http",
-           wait: bool = True, port: int | None = None) -> ServerProcess:
-    """Start `cipherpost serve` with a fresh listener; waits until it answers its health check."""
-    port = port or free_port()
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
-    listen = [] if any(arg == "--listen" for arg in args) else ["--listen", f"{scheme}://127.0.0.1:{port}"]
-    listen += database_args(data_dir)
-    full_args = [sys.executable, "-m", "cipherpost.cli", "serve", "--data-dir", str(data_dir), *listen, *args]
-    environ = {**os.environ, **(env or {})}
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
-    log_path = data_dir.parent / f"{data_dir.name}-{port}.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(full_args, stdout=log_file, stderr=subprocess.STDOUT, env=environ)
-    server = ServerProcess(data_dir, f"{scheme}://127.0.0.1:{port}", process, log_path, full_args, environ)
-    if scheme == "https":
-        server.ca_bundle = str(data_dir / "tls" / "ca.pem")
-    if wait:
-        _wait_ready(server)
-        _read_credentials(server)
-    return server
-
-
-def _wait_ready(server: ServerProcess, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"server exited with {server.process.returncode}:\n{server.log()}")
-        if "cipherpost: listening on" in server.log():
-            return
-        time.sleep(0.05)
-    server.stop(signal.SIGKILL)
-    raise RuntimeError(f"server did not start in {timeout}s:\n{server.log()}")
-
-
-def _read_credentials(server: ServerProcess) -> None:
-    parser = configparser.ConfigParser()
-    parser.read(server.data_dir / "credentials")
-    server.access_key_id = parser["cipherpost"]["aws_access_key_id"]
-    server.secret_access_key = parser["cipherpost"]["aws_secret_access_key"]
-
-
-def http_get(url: str, headers: dict[str, str] | None = None, data: bytes | None = None,
-             method: str | None = None, context: Any = None) -> tuple[int, dict[str, str], bytes]:
-    """A raw HTTP request (no SDK), returning status, headers and body even for error statuses."""
-    request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=30, context=context) as response:
-            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+    drop_test_databases()
 
 
 @pytest.fixture(scope="module")

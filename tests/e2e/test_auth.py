@@ -14,7 +14,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
-from conftest import REGION, ServerProcess, http_get
+from e2e_support import REGION, ServerProcess, http_get
 
 STS_FORM = b"Action=GetCallerIdentity&Version=2011-06-15"
 KMS_TARGET = {"X-Amz-Target": "TrentService.ListKeys", "Content-Type": "application/x-amz-json-1.1"}

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import REGION, ServerProcess, execute_sql
+from e2e_support import REGION, ServerProcess, execute_sql
 
 ACCOUNT = "000000000000"
 ALLOW_ALL = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})

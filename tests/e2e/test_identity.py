@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 import botocore.session
-from conftest import REGION, ServerProcess, http_get
+from e2e_support import REGION, ServerProcess, http_get
 
 
 def test_get_caller_identity_with_boto3(server: ServerProcess) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.exceptions import SSLError
-from conftest import ServerProcess, free_port, http_get, launch
+from e2e_support import ServerProcess, free_port, http_get, launch
 
 Start = Callable[..., ServerProcess]
 

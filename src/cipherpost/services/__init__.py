@@ -6,6 +6,8 @@ from cipherpost.runtime import Runtime
 from cipherpost.services.authz import Authorizer
 from cipherpost.services.base import Handler, NotImplementedOperation, Provider
 from cipherpost.services.iam import IamProvider
+from cipherpost.services.kms import KmsProvider
+from cipherpost.services.sqs import SqsProvider
 from cipherpost.services.sts import StsProvider
 
 __all__ = ["Handler", "NotImplementedOperation", "Provider", "dispatch_table", "providers"]
@@ -16,6 +18,8 @@ def providers(runtime: Runtime, authz: Authorizer) -> list[Provider]:
     return [
         StsProvider(runtime, authz),
         IamProvider(runtime, authz),
+        KmsProvider(runtime, authz),
+        SqsProvider(runtime, authz),
     ]
 
 

@@ -1,0 +1,230 @@
+"""Key lifecycle handlers: CreateKey, DescribeKey, ListKeys, UpdateKeyDescription, Enable/DisableKey,
+Schedule/CancelKeyDeletion, and the key policy operations."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from cipherpost.context import RequestContext
+from cipherpost.policy import Policy
+from cipherpost.services.base import Params, Result, operation
+from cipherpost.services.kms import policies
+from cipherpost.services.kms.core import KmsCore
+from cipherpost.services.kms.errors import (
+    AccessDeniedException,
+    ConflictException,
+    MalformedPolicyDocumentException,
+    NotFoundException,
+    UnsupportedOperationException,
+    ValidationException,
+)
+from cipherpost.services.kms.ids import key_arn
+from cipherpost.services.kms.keys import DAY_MS, KeyRecord, NewKey, new_key_id, now_ms, to_datetime
+from cipherpost.services.kms.states import ENABLED, PENDING_DELETION, TRANSITIONS, check_state
+from cipherpost.services.kms.validate import (
+    check_length,
+    check_range,
+    check_tag_count,
+    check_tags,
+    decode_marker,
+    page,
+    page_limit,
+)
+
+SYMMETRIC_DEFAULT: Final = "SYMMETRIC_DEFAULT"
+_TRANSITION_ATTEMPTS: Final = 3
+_LOCKOUT: Final = "The new key policy will not allow you to update the key policy in the future."
+
+
+def key_metadata(key: KeyRecord) -> dict[str, Any]:
+    """The ``KeyMetadata`` structure of DescribeKey and CreateKey."""
+    metadata: dict[str, Any] = {
+        "AWSAccountId": key.account_id,
+        "KeyId": key.key_id,
+        "Arn": key.arn,
+        "CreationDate": to_datetime(key.created_at),
+        "Enabled": key.key_state == ENABLED,
+        "Description": key.description,
+        "KeyUsage": key.key_usage,
+        "KeyState": key.key_state,
+        "Origin": key.origin,
+        "KeyManager": key.key_manager,
+        "CustomerMasterKeySpec": key.key_spec,
+        "KeySpec": key.key_spec,
+        "EncryptionAlgorithms": [SYMMETRIC_DEFAULT],
+        "MultiRegion": False,
+    }
+    if key.key_state == PENDING_DELETION and key.deletion_at is not None:
+        metadata["DeletionDate"] = to_datetime(key.deletion_at)
+        metadata["PendingDeletionWindowInDays"] = key.pending_window_days
+    return metadata
+
+
+def check_key_spec(params: Params) -> None:
+    """CreateKey's KeySpec/KeyUsage/Origin/... must describe a symmetric encryption key.
+
+    :raises ValidationException: both KeySpec and CustomerMasterKeySpec, or a KeyUsage the
+        key spec does not support (AWS's wording).
+    :raises UnsupportedOperationException: a valid option Cipherpost does not implement
+        (asymmetric and HMAC keys, imported or external key material, multi-Region keys).
+    """
+    if "KeySpec" in params and "CustomerMasterKeySpec" in params:
+        raise ValidationException("You cannot specify KeySpec and CustomerMasterKeySpec in the same request.")
+    spec = params.get("KeySpec") or params.get("CustomerMasterKeySpec") or SYMMETRIC_DEFAULT
+    if spec != SYMMETRIC_DEFAULT:
+        raise UnsupportedOperationException(
+            f"KeySpec {spec} is not supported by Cipherpost (only {SYMMETRIC_DEFAULT})."
+        )
+    usage = params.get("KeyUsage", "ENCRYPT_DECRYPT")
+    if usage != "ENCRYPT_DECRYPT":
+        raise ValidationException(f"KeyUsage {usage} is not compatible with KeySpec {SYMMETRIC_DEFAULT}")
+    if params.get("Origin", "AWS_KMS") != "AWS_KMS":
+        raise UnsupportedOperationException(f"Origin {params['Origin']} is not supported by Cipherpost.")
+    for unsupported in ("CustomKeyStoreId", "XksKeyId"):
+        if unsupported in params:
+            raise UnsupportedOperationException(f"{unsupported} is not supported by Cipherpost.")
+    if params.get("MultiRegion"):
+        raise UnsupportedOperationException("Multi-Region keys are not supported by Cipherpost.")
+
+
+def policy_name(params: Params) -> str:
+    """The ``PolicyName`` of a key policy request; ``default`` is the only key policy a key has."""
+    name = str(params.get("PolicyName", policies.DEFAULT_POLICY_NAME))
+    if name != policies.DEFAULT_POLICY_NAME:
+        raise NotFoundException(f"No such policy exists: {name}. The only key policy name is 'default'.")
+    return name
+
+
+class KeyOps(KmsCore):
+    """Key lifecycle and key policy handlers."""
+
+    async def lockout_check(self, ctx: RequestContext, policy: Policy, arn: str, bypass: bool) -> None:
+        """AWS's policy lockout safety check: the new policy must let the caller PutKeyPolicy.
+
+        :raises MalformedPolicyDocumentException: it would not, and the request did not set
+            ``BypassPolicyLockoutSafetyCheck``.
+        """
+        if bypass:
+            return
+        decision = await self.authz.decide(ctx, "kms:PutKeyPolicy", arn, resource_policy=policy, key_policy=True,
+                                           context={"kms:CallerAccount": ctx.caller.account_id})
+        if not decision.allowed:
+            raise MalformedPolicyDocumentException(_LOCKOUT)
+
+    @operation("CreateKey")
+    async def create_key(self, ctx: RequestContext, params: Params) -> Result:
+        """CreateKey: a symmetric encryption key, Enabled, with a fresh 256-bit backing key."""
+        check_key_spec(params)
+        description = params.get("Description", "")
+        check_length(description, "Description", 0, 8192)
+        tags = check_tags(params.get("Tags", []))
+        check_tag_count(set(), tags)
+        await self.authorize_iam(ctx, "kms:CreateKey")
+        account, key_id = ctx.caller.account_id, new_key_id()
+        text = params.get("Policy") or policies.default_key_policy(account)
+        policy = policies.check_key_policy(text)
+        await self.lockout_check(ctx, policy, key_arn(ctx.region, account, key_id),
+                                 bool(params.get("BypassPolicyLockoutSafetyCheck")))
+        spec = NewKey(account_id=account, region=ctx.region, policy=text, description=description,
+                      tags=dict(tags), key_id=key_id)
+        return {"KeyMetadata": key_metadata(await self.keys.create(spec))}
+
+    @operation("DescribeKey")
+    async def describe_key(self, ctx: RequestContext, params: Params) -> Result:
+        """DescribeKey: any key state; accepts aliases and, by ARN, other accounts' keys."""
+        key = await self.use_key(ctx, params["KeyId"], "DescribeKey", aliases=True, cross_account=True)
+        return {"KeyMetadata": key_metadata(key)}
+
+    @operation("ListKeys")
+    async def list_keys(self, ctx: RequestContext, params: Params) -> Result:
+        """ListKeys: the caller's account's keys (AWS-managed ones included), 100 per page by default."""
+        limit = page_limit(params, default=100, maximum=1000)
+        after = decode_marker(params.get("Marker"))
+        await self.authorize_iam(ctx, "kms:ListKeys")
+        account = ctx.caller.account_id
+        rows = await self.runtime.store.fetch_all("kms_keys_list", account_id=account, after=after, limit=limit + 1)
+        kept, more = page(rows, limit, "key_id")
+        keys = [{"KeyId": row["key_id"], "KeyArn": key_arn(row["region"], account, row["key_id"])} for row in kept]
+        return {"Keys": keys, **more}
+
+    @operation("UpdateKeyDescription")
+    async def update_key_description(self, ctx: RequestContext, params: Params) -> Result:
+        """UpdateKeyDescription."""
+        description = params["Description"]
+        check_length(description, "Description", 0, 8192)
+        key = await self.use_key(ctx, params["KeyId"], "UpdateKeyDescription")
+        await self.runtime.store.execute("kms_key_set_description", key_id=key.key_id, description=description)
+        return {}
+
+    async def _transition(self, ctx: RequestContext, params: Params, operation_name: str,
+                          deletion_at: int | None = None, window: int | None = None) -> KeyRecord:
+        """Move a key to the state ``operation_name`` leads to (see states.TRANSITIONS).
+
+        The update applies only from the state that was checked; if a concurrent request
+        changed it in between, the key is read and checked again (e.g. a DisableKey racing
+        a ScheduleKeyDeletion must not silently cancel the deletion).
+        """
+        key = await self.use_key(ctx, params["KeyId"], operation_name)
+        for _ in range(_TRANSITION_ATTEMPTS):
+            result = await self.runtime.store.execute(
+                "kms_key_set_state", key_id=key.key_id, key_state=TRANSITIONS[operation_name],
+                deletion_at=deletion_at, pending_window_days=window, from_state=key.key_state)
+            if result.rowcount:
+                return key
+            key = await self.keys.require(key.key_id)
+            check_state(operation_name, key.key_state, key.arn)
+        raise ConflictException(f"The state of {key.arn} is changing; retry the request.")
+
+    @operation("EnableKey")
+    async def enable_key(self, ctx: RequestContext, params: Params) -> Result:
+        """EnableKey: Enabled or Disabled -> Enabled; takes effect for the next request."""
+        await self._transition(ctx, params, "EnableKey")
+        return {}
+
+    @operation("DisableKey")
+    async def disable_key(self, ctx: RequestContext, params: Params) -> Result:
+        """DisableKey: Enabled or Disabled -> Disabled; cryptographic use fails at once."""
+        await self._transition(ctx, params, "DisableKey")
+        return {}
+
+    @operation("ScheduleKeyDeletion")
+    async def schedule_key_deletion(self, ctx: RequestContext, params: Params) -> Result:
+        """ScheduleKeyDeletion: -> PendingDeletion for 7..30 days (default 30), then deleted."""
+        window = check_range(int(params.get("PendingWindowInDays", 30)), "PendingWindowInDays", 7, 30)
+        deletion_at = now_ms() + window * DAY_MS
+        key = await self._transition(ctx, params, "ScheduleKeyDeletion", deletion_at, window)
+        return {"KeyId": key.arn, "DeletionDate": to_datetime(deletion_at), "KeyState": PENDING_DELETION,
+                "PendingWindowInDays": window}
+
+    @operation("CancelKeyDeletion")
+    async def cancel_key_deletion(self, ctx: RequestContext, params: Params) -> Result:
+        """CancelKeyDeletion: PendingDeletion -> Disabled (AWS leaves the key disabled)."""
+        key = await self._transition(ctx, params, "CancelKeyDeletion")
+        return {"KeyId": key.arn}
+
+    @operation("GetKeyPolicy")
+    async def get_key_policy(self, ctx: RequestContext, params: Params) -> Result:
+        """GetKeyPolicy: the policy text as stored."""
+        name = policy_name(params)
+        key = await self.use_key(ctx, params["KeyId"], "GetKeyPolicy")
+        return {"Policy": key.policy, "PolicyName": name}
+
+    @operation("PutKeyPolicy")
+    async def put_key_policy(self, ctx: RequestContext, params: Params) -> Result:
+        """PutKeyPolicy: validated, lockout-checked; AWS-managed keys' policies cannot change."""
+        policy_name(params)
+        text = params["Policy"]
+        policy = policies.check_key_policy(text)
+        key = await self.use_key(ctx, params["KeyId"], "PutKeyPolicy")
+        if key.is_managed:  # their policy allows no PutKeyPolicy; kept for a changed managed policy
+            raise AccessDeniedException(f"You cannot change the key policy of AWS managed key {key.arn}.")
+        await self.lockout_check(ctx, policy, key.arn, bool(params.get("BypassPolicyLockoutSafetyCheck")))
+        await self.runtime.store.execute("kms_key_set_policy", key_id=key.key_id, policy=text)
+        return {}
+
+    @operation("ListKeyPolicies")
+    async def list_key_policies(self, ctx: RequestContext, params: Params) -> Result:
+        """ListKeyPolicies: always ``["default"]``."""
+        page_limit(params, default=100, maximum=1000)
+        await self.use_key(ctx, params["KeyId"], "ListKeyPolicies")
+        return {"PolicyNames": [policies.DEFAULT_POLICY_NAME], "Truncated": False}

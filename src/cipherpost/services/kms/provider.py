@@ -1,0 +1,37 @@
+"""The KMS provider: every handler (from the mixins) plus the background sweeper.
+
+SNS and SQS use the internal API on this class — :meth:`generate_data_key_for`,
+:meth:`decrypt_for`, :meth:`resolve_key_arn` (see :mod:`.crypto_ops`) — which runs the same
+authorization as a client's request and raises the KMS error classes of :mod:`.errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from cipherpost.services.kms.crypto_ops import CryptoOps
+from cipherpost.services.kms.ops_aliases import AliasOps
+from cipherpost.services.kms.ops_grants import GrantOps
+from cipherpost.services.kms.ops_keys import KeyOps
+from cipherpost.services.kms.ops_tags_rotation import TagRotationOps
+from cipherpost.services.kms.sweeper import SweepSettings, run_sweeper
+
+
+class KmsProvider(KeyOps, AliasOps, CryptoOps, GrantOps, TagRotationOps):
+    """AWS KMS (JSON 1.1, ``TrentService``): symmetric keys with real cryptography and enforced policy."""
+
+    service = "kms"
+    _sweeper: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start the sweeper (due deletions and rotations)."""
+        self._sweeper = asyncio.create_task(run_sweeper(self.keys, SweepSettings.from_env()), name="kms-sweeper")
+
+    async def stop(self) -> None:
+        """Stop the sweeper."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None

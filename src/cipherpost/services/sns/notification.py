@@ -1,0 +1,277 @@
+"""The JSON envelopes SNS delivers to SQS and HTTP/S subscribers (not raw delivery).
+
+Three message types, each with AWS's field set and order:
+
+- ``Notification``: Type, MessageId, TopicArn, Subject (only when the publisher gave
+  one), Message, Timestamp, SignatureVersion, Signature, SigningCertURL, UnsubscribeURL,
+  MessageAttributes (only when there are any; ``{"name": {"Type": ..., "Value": ...}}``,
+  Binary values in base64).
+- ``SubscriptionConfirmation`` and ``UnsubscribeConfirmation``: Type, MessageId, Token,
+  TopicArn, Message, SubscribeURL, Timestamp, SignatureVersion, Signature, SigningCertURL.
+
+Timestamps are ISO 8601 in UTC with milliseconds and a ``Z``. The JSON is laid out as
+AWS lays it out (two-space indent, ``"Name" : value``), with non-ASCII text kept as is.
+
+The signature covers the same fields for every subscription of a message, so the
+delivery code signs a notification once (:func:`notification_signature`, in a worker
+thread) and passes the result to :func:`notification_body` for each subscription.
+
+:func:`message_structure_json` implements ``MessageStructure=json``: the message is a JSON
+object of strings with a ``default`` and optional per-protocol overrides.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Mapping
+from typing import Protocol
+
+from cipherpost.services.sns.errors import InvalidParameter
+from cipherpost.services.sns.signing import SignatureVersion
+
+__all__ = [
+    "Signer",
+    "format_timestamp",
+    "message_structure_json",
+    "notification_body",
+    "notification_signature",
+    "parse_message_structure",
+    "subscription_confirmation_body",
+    "unsubscribe_confirmation_body",
+]
+
+
+class Signer(Protocol):
+    """Anything that signs SNS messages; :class:`~.signing.SigningKey` is one."""
+
+    def sign(self, message: Mapping[str, object], *, version: SignatureVersion) -> str: ...
+
+
+def format_timestamp(timestamp: dt.datetime) -> str:
+    """``2024-05-01T12:00:00.123Z``: UTC, milliseconds (truncated), ``Z``.
+
+    :raises ValueError: ``timestamp`` is naive (no time zone).
+    """
+    if timestamp.tzinfo is None or timestamp.utcoffset() is None:
+        raise ValueError("SNS timestamps must be timezone-aware")
+    utc = timestamp.astimezone(dt.UTC).replace(tzinfo=None)
+    return utc.isoformat(timespec="milliseconds") + "Z"
+
+
+def notification_signature(
+    *,
+    message_id: str,
+    topic_arn: str,
+    subject: str | None,
+    message: str,
+    timestamp: dt.datetime,
+    signature_version: SignatureVersion,
+    signer: Signer,
+) -> str:
+    """The ``Signature`` of a notification: the same for every subscription, so sign once."""
+    return signer.sign(
+        _notification_signed_fields(message_id, topic_arn, subject, message, format_timestamp(timestamp)),
+        version=signature_version,
+    )
+
+
+def notification_body(
+    *,
+    message_id: str,
+    topic_arn: str,
+    subject: str | None,
+    message: str,
+    timestamp: dt.datetime,
+    signature_version: SignatureVersion,
+    signing_cert_url: str,
+    unsubscribe_url: str,
+    message_attributes: Mapping[str, Mapping[str, object]] | None,
+    signer: Signer | None = None,
+    signature: str | None = None,
+) -> str:
+    """The ``Notification`` envelope, signed by ``signer`` or carrying a precomputed
+    ``signature`` (from :func:`notification_signature` for the same fields).
+
+    :param message_attributes: the published attributes (``DataType``, ``StringValue`` /
+        ``BinaryValue``); ``None`` or empty omits ``MessageAttributes``.
+    :raises ValueError: neither or both of ``signer`` and ``signature``; a naive timestamp;
+        an attribute without a value.
+    """
+    fields = _notification_signed_fields(message_id, topic_arn, subject, message, format_timestamp(timestamp))
+    if (signer is None) == (signature is None):
+        raise ValueError("pass exactly one of signer and signature")
+    if signature is None and signer is not None:
+        signature = signer.sign(fields, version=signature_version)
+    envelope: dict[str, object] = {"Type": "Notification", "MessageId": message_id, "TopicArn": topic_arn}
+    if subject is not None:
+        envelope["Subject"] = subject
+    envelope |= {
+        "Message": message,
+        "Timestamp": fields["Timestamp"],
+        "SignatureVersion": signature_version,
+        "Signature": signature,
+        "SigningCertURL": signing_cert_url,
+        "UnsubscribeURL": unsubscribe_url,
+    }
+    if message_attributes:
+        envelope["MessageAttributes"] = _envelope_attributes(message_attributes)
+    return _dumps(envelope)
+
+
+def subscription_confirmation_body(
+    *,
+    message_id: str,
+    topic_arn: str,
+    token: str,
+    subscribe_url: str,
+    timestamp: dt.datetime,
+    signature_version: SignatureVersion,
+    signing_cert_url: str,
+    signer: Signer,
+    message: str | None = None,
+) -> str:
+    """The ``SubscriptionConfirmation`` sent to a new HTTP/S endpoint (``message`` defaults
+    to a sentence telling the reader to visit ``SubscribeURL``)."""
+    text = (
+        message
+        if message is not None
+        else (
+            f"Cipherpost received a request to subscribe this endpoint to the topic {topic_arn}. "
+            "To confirm the subscription, open the SubscribeURL included in this message."
+        )
+    )
+    return _confirmation(
+        "SubscriptionConfirmation",
+        message_id,
+        topic_arn,
+        token,
+        subscribe_url,
+        text,
+        timestamp,
+        signature_version,
+        signing_cert_url,
+        signer,
+    )
+
+
+def unsubscribe_confirmation_body(
+    *,
+    message_id: str,
+    topic_arn: str,
+    token: str,
+    subscribe_url: str,
+    timestamp: dt.datetime,
+    signature_version: SignatureVersion,
+    signing_cert_url: str,
+    signer: Signer,
+    message: str | None = None,
+) -> str:
+    """The ``UnsubscribeConfirmation`` sent after an endpoint is unsubscribed; its
+    ``SubscribeURL`` lets the endpoint subscribe again."""
+    text = (
+        message
+        if message is not None
+        else (
+            f"This endpoint has been unsubscribed from the topic {topic_arn}. "
+            "To subscribe it again, open the SubscribeURL included in this message."
+        )
+    )
+    return _confirmation(
+        "UnsubscribeConfirmation",
+        message_id,
+        topic_arn,
+        token,
+        subscribe_url,
+        text,
+        timestamp,
+        signature_version,
+        signing_cert_url,
+        signer,
+    )
+
+
+def parse_message_structure(message: str) -> dict[str, str]:
+    """Validate a ``MessageStructure=json`` message: a JSON object of strings with a
+    string ``default`` (AWS: the default is sent to protocols without their own entry).
+
+    :raises InvalidParameter: with AWS's ``Invalid parameter: Message Structure - ...``.
+    """
+    try:
+        document = json.loads(message)
+    except (ValueError, RecursionError):
+        document = None
+    if not isinstance(document, dict):
+        raise InvalidParameter("Invalid parameter: Message Structure - JSON message body failed to parse")
+    if not isinstance(document.get("default"), str):
+        raise InvalidParameter("Invalid parameter: Message Structure - No default entry in JSON message body")
+    for key, value in document.items():
+        if not isinstance(value, str):
+            raise InvalidParameter(f"Invalid parameter: Message Structure - the value of {key!r} must be a string")
+    return document
+
+
+def message_structure_json(message: str, protocol: str) -> str:
+    """The message a ``protocol`` subscriber receives (``sqs``, ``https``, ...), falling
+    back to ``default``. Validates as :func:`parse_message_structure` does."""
+    structure = parse_message_structure(message)
+    return structure.get(protocol, structure["default"])
+
+
+def _notification_signed_fields(
+    message_id: str, topic_arn: str, subject: str | None, message: str, timestamp: str
+) -> dict[str, str]:
+    fields = {"Type": "Notification", "MessageId": message_id, "TopicArn": topic_arn, "Message": message}
+    if subject is not None:
+        fields["Subject"] = subject
+    fields["Timestamp"] = timestamp
+    return fields
+
+
+def _confirmation(
+    kind: str,
+    message_id: str,
+    topic_arn: str,
+    token: str,
+    subscribe_url: str,
+    message: str,
+    timestamp: dt.datetime,
+    signature_version: SignatureVersion,
+    signing_cert_url: str,
+    signer: Signer,
+) -> str:
+    """A confirmation envelope, in AWS's field order, signed over AWS's fields."""
+    envelope: dict[str, object] = {
+        "Type": kind,
+        "MessageId": message_id,
+        "Token": token,
+        "TopicArn": topic_arn,
+        "Message": message,
+        "SubscribeURL": subscribe_url,
+        "Timestamp": format_timestamp(timestamp),
+        "SignatureVersion": signature_version,
+    }
+    envelope["Signature"] = signer.sign(envelope, version=signature_version)
+    envelope["SigningCertURL"] = signing_cert_url
+    return _dumps(envelope)
+
+
+def _envelope_attributes(attributes: Mapping[str, Mapping[str, object]]) -> dict[str, dict[str, str]]:
+    """``{"name": {"Type": DataType, "Value": ...}}``; Binary values base64-encoded."""
+    rendered: dict[str, dict[str, str]] = {}
+    for name, attribute in attributes.items():
+        data_type = str(attribute.get("DataType", "String"))
+        binary, text = attribute.get("BinaryValue"), attribute.get("StringValue")
+        if isinstance(binary, bytes | bytearray | memoryview):
+            value = base64.b64encode(binary).decode("ascii")
+        elif isinstance(text, str):
+            value = text
+        else:
+            raise ValueError(f"message attribute {name!r} has no StringValue or BinaryValue")
+        rendered[name] = {"Type": data_type, "Value": value}
+    return rendered
+
+
+def _dumps(envelope: Mapping[str, object]) -> str:
+    return json.dumps(envelope, indent=2, separators=(",", " : "), ensure_ascii=False)

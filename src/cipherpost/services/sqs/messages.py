@@ -1,0 +1,264 @@
+"""Messages in the store: send, receive, delete, change visibility, purge, count, move.
+
+Every write goes through the store's group commit, so a SendMessage (or a delete) that
+returns has been fsynced. All message state — visibility deadline, receive count, current
+receipt — lives in the store, never only in memory: after a restart an in-flight message
+becomes visible again when its deadline passes, as in AWS.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from cipherpost.services.sqs.contents import Attributes
+from cipherpost.services.sqs.errors import ReceiptHandleIsInvalid
+from cipherpost.services.sqs.md5 import md5_of_attributes, md5_of_body
+from cipherpost.services.sqs.queues import Queue
+from cipherpost.store import Row, Step, Store
+
+#: How a stored body's bytes are to be read. SSE adds its own encodings.
+PLAINTEXT: Final = "utf-8"
+#: "Exactly-once processing in Amazon SQS": FIFO deduplication interval.
+DEDUP_INTERVAL_MS: Final = 5 * 60 * 1000
+#: No redrive policy: no receive count limit.
+UNLIMITED_RECEIVES: Final = 1 << 62
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A validated message about to be stored."""
+
+    body: str
+    message_attributes: Attributes
+    system_attributes: Attributes
+    delay_seconds: int
+    sender_id: str
+    group_id: str | None = None
+    dedup_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What SendMessage reports about a stored (or deduplicated) message."""
+
+    message_id: str
+    md5_body: str
+    md5_message_attributes: str | None
+    md5_system_attributes: str | None
+    sequence_number: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A decoded receipt handle: which message, under which receive."""
+
+    queue_id: str
+    message_id: str
+    token: str
+
+
+def encode_receipt(queue_id: str, message_id: str, token: str) -> str:
+    """An opaque receipt handle (changes with every receive of the message)."""
+    raw = f"{queue_id}/{message_id}/{token}".encode("ascii")
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def decode_receipt(receipt_handle: str, queue: Queue) -> Receipt:
+    """The receipt a handle carries; raises ``ReceiptHandleIsInvalid`` unless it is one of ``queue``'s."""
+    try:
+        parts = base64.urlsafe_b64decode(receipt_handle.encode("ascii")).decode("ascii").split("/")
+    except (ValueError, binascii.Error, UnicodeError):
+        parts = []
+    if len(parts) != 3 or parts[0] != queue.queue_id or not all(parts):
+        raise ReceiptHandleIsInvalid(f'The input receipt handle "{receipt_handle[:256]}" is not a valid receipt '
+                                     f"handle.")
+    return Receipt(parts[0], parts[1], parts[2])
+
+
+def sequence_number(seq: int) -> str:
+    """SequenceNumber: a large, strictly increasing decimal string per queue."""
+    return f"{seq:020d}"
+
+
+def _dump_attributes(attributes: Attributes) -> str | None:
+    if not attributes:
+        return None
+    out: dict[str, dict[str, str]] = {}
+    for name, value in attributes.items():
+        if "BinaryValue" in value:
+            out[name] = {"DataType": value["DataType"], "BinaryValue": base64.b64encode(value["BinaryValue"]).decode()}
+        else:
+            out[name] = {"DataType": value["DataType"], "StringValue": value["StringValue"]}
+    return json.dumps(out, sort_keys=True)
+
+
+def load_attributes(text: str | None) -> Attributes:
+    """Stored attributes back to the handler form (BinaryValue as bytes)."""
+    if not text:
+        return {}
+    out: Attributes = {}
+    for name, value in json.loads(text).items():
+        if "BinaryValue" in value:
+            out[name] = {"DataType": value["DataType"], "BinaryValue": base64.b64decode(value["BinaryValue"])}
+        else:
+            out[name] = dict(value)
+    return out
+
+
+def body_of(row: Row) -> str:
+    """A stored message's body as text (plaintext encoding only, until SSE)."""
+    if row["body_encoding"] != PLAINTEXT:
+        raise ValueError(f"cannot read a body stored as {row['body_encoding']!r}")
+    data = row["body"]
+    return bytes(data).decode("utf-8")
+
+
+def dedup_key(queue: Queue, group_id: str | None, dedup_id: str) -> str:
+    """The key a deduplication id is unique under (DeduplicationScope: queue or messageGroup)."""
+    # Length-prefixed, so no pair of (group, id) collides; no NUL (PostgreSQL TEXT refuses it).
+    return f"{len(group_id or '')}:{group_id or ''}:{dedup_id}" if queue.deduplication_per_group else dedup_id
+
+
+class MessageStore:
+    """Message operations over the store (see the module docstring)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _insert_params(self, queue: Queue, message: NewMessage, message_id: str, now: int) -> dict[str, object]:
+        return {
+            "queue_id": queue.queue_id, "message_id": message_id, "body": message.body.encode("utf-8"),
+            "body_encoding": PLAINTEXT, "md5_body": md5_of_body(message.body),
+            "message_attributes": _dump_attributes(message.message_attributes),
+            "md5_message_attributes": md5_of_attributes(message.message_attributes),
+            "system_attributes": _dump_attributes(message.system_attributes),
+            "md5_system_attributes": md5_of_attributes(message.system_attributes),
+            "sender_id": message.sender_id, "sent_at": now, "visible_at": now + message.delay_seconds * 1000,
+            "group_id": message.group_id, "dedup_id": message.dedup_id, "dead_letter_source_arn": None,
+        }
+
+    def _steps(self, queue: Queue, message: NewMessage, params: dict[str, object], now: int) -> list[Step]:
+        if not queue.fifo or message.dedup_id is None:
+            return [Step("sqs_queue_next_seq", params), Step("sqs_message_insert", params)]
+        params["dedup_key"] = dedup_key(queue, message.group_id, message.dedup_id)
+        params["dedup_expires_at"] = now + DEDUP_INTERVAL_MS
+        return [Step("sqs_dedup_expire", params), Step("sqs_dedup_claim", params),
+                Step("sqs_queue_next_seq_claimed", params), Step("sqs_message_insert_claimed", params),
+                Step("sqs_dedup_set_seq", params), Step("sqs_dedup_get", params)]
+
+    async def send(self, queue: Queue, messages: Sequence[NewMessage], now: int) -> list[Sent | None]:
+        """Store messages in one atomic write; None for a message whose queue vanished meanwhile."""
+        plans: list[tuple[dict[str, object], int, int]] = []
+        steps: list[Step] = []
+        for message in messages:
+            params = self._insert_params(queue, message, str(uuid.uuid4()), now)
+            start = len(steps)
+            steps += self._steps(queue, message, params, now)
+            plans.append((params, start, len(steps)))
+        results = await self.store.write(steps)
+        return [self._sent(params, results[start:end]) for params, start, end in plans]
+
+    @staticmethod
+    def _sent(params: Mapping[str, Any], results: Sequence[Any]) -> Sent | None:
+        insert = results[1] if len(results) == 2 else results[3]
+        message_id = str(params["message_id"])
+        if insert.rows:
+            seq = int(insert.rows[0]["seq"])
+        elif len(results) > 2 and results[5].rows:  # a duplicate: report the original message
+            original = results[5].rows[0]
+            message_id, seq = str(original["message_id"]), int(original["seq"] or 0)
+        else:
+            return None
+        fifo = "dedup_key" in params
+        return Sent(message_id, str(params["md5_body"]), params["md5_message_attributes"],
+                    params["md5_system_attributes"], sequence_number(seq) if fifo else None)
+
+    async def receive(self, queue: Queue, *, n: int, visibility_timeout: int, now: int,
+                      max_receive_count: int = UNLIMITED_RECEIVES) -> tuple[str, list[Row]]:
+        """Take up to ``n`` visible messages in flight; returns (receipt token, rows in order)."""
+        token = uuid.uuid4().hex
+        params = {"queue_id": queue.queue_id, "n": n, "now": now, "visible_until": now + visibility_timeout * 1000,
+                  "token": token, "expired_before": queue.expired_before(now), "max_receive_count": max_receive_count}
+        steps = [Step("sqs_queue_lock", params), Step("sqs_receive_fifo", params)] if queue.fifo else [
+            Step("sqs_receive", params)]
+        result = (await self.store.write(steps))[-1]
+        return token, sorted(result.rows, key=lambda row: int(row["seq"]))
+
+    async def received_under(self, queue: Queue, token: str, now: int) -> list[Row]:
+        """Messages still in flight under the receive ``token`` (ReceiveRequestAttemptId retries)."""
+        return await self.store.fetch_all("sqs_messages_by_token", queue_id=queue.queue_id, token=token, now=now)
+
+    async def delete(self, queue: Queue, receipt: Receipt) -> bool:
+        """Delete a message; a FIFO queue needs its latest receipt handle. True if one was deleted.
+
+        "DeleteMessage": an older receipt handle "succeeds, but the message might not be
+        deleted". Standard queues delete it anyway (what AWS does in practice, and the safe
+        side for at-least-once consumers); FIFO queues leave it, to keep group order.
+        """
+        query = "sqs_message_delete_exact" if queue.fifo else "sqs_message_delete"
+        result = await self.store.execute(query, queue_id=queue.queue_id, message_id=receipt.message_id,
+                                          token=receipt.token)
+        return result.rowcount > 0
+
+    async def change_visibility(self, queue: Queue, receipt: Receipt, timeout: int, now: int) -> bool:
+        """Set an in-flight message's deadline to ``now + timeout``; False when it is not in flight."""
+        result = await self.store.execute(
+            "sqs_message_change_visibility", queue_id=queue.queue_id, message_id=receipt.message_id,
+            token=receipt.token, now=now, visible_at=now + timeout * 1000)
+        return result.rowcount > 0
+
+    async def state(self, queue: Queue, message_id: str) -> Row | None:
+        return await self.store.fetch_one("sqs_message_state", queue_id=queue.queue_id, message_id=message_id)
+
+    async def purge(self, queue: Queue, now: int) -> None:
+        params = {"queue_id": queue.queue_id, "now": now}
+        await self.store.write([Step("sqs_messages_purge", params), Step("sqs_queue_purge", params)])
+
+    async def counts(self, queue: Queue, now: int) -> Row:
+        row = await self.store.fetch_one("sqs_queue_counts", queue_id=queue.queue_id, now=now,
+                                         expired_before=queue.expired_before(now))
+        return row or {"visible": 0, "in_flight": 0, "delayed": 0}
+
+    async def next_visible(self, queue: Queue, now: int) -> int | None:
+        """When the next hidden message becomes visible (epoch ms), if any is hidden."""
+        row = await self.store.fetch_one("sqs_next_visible", queue_id=queue.queue_id, now=now)
+        return int(row["next_at"]) if row and row["next_at"] is not None else None
+
+    async def over_limit(self, queue: Queue, max_receive_count: int, now: int, n: int) -> list[str]:
+        """Visible messages that reached ``max_receive_count`` (dead-letter candidates)."""
+        rows = await self.store.fetch_all("sqs_redrive_candidates", queue_id=queue.queue_id, now=now,
+                                          max_receive_count=max_receive_count, n=n)
+        return [str(row["message_id"]) for row in rows]
+
+    async def move(self, source: Queue, target: Queue, message_ids: Sequence[str], now: int, *,
+                   min_receive_count: int, dead_letter_source_arn: str | None) -> int:
+        """Move visible messages from ``source`` to ``target`` atomically; returns how many moved.
+
+        A moved message keeps its id, body, attributes and SentTimestamp; its receive count
+        starts again at zero in the target.
+        """
+        steps: list[Step] = []
+        for message_id in message_ids:
+            params = {"queue_id": source.queue_id, "target_queue_id": target.queue_id, "message_id": message_id,
+                      "now": now, "min_receive_count": min_receive_count,
+                      "dead_letter_source_arn": dead_letter_source_arn}
+            steps += [Step("sqs_queue_next_seq", {"queue_id": target.queue_id}),
+                      Step("sqs_message_copy", params), Step("sqs_message_delete_moved", params)]
+        results = await self.store.write(steps)
+        return sum(result.rowcount for result in results[2::3])
+
+    async def movable(self, queue: Queue, now: int, n: int) -> list[Row]:
+        """Visible messages in order, with ``dead_letter_source_arn`` (message move tasks)."""
+        return await self.store.fetch_all("sqs_move_candidates", queue_id=queue.queue_id, now=now, n=n,
+                                          expired_before=queue.expired_before(now))
+
+    async def expire(self, queue_id: str, expired_before: int) -> int:
+        result = await self.store.execute("sqs_messages_expire", queue_id=queue_id, expired_before=expired_before)
+        return result.rowcount
+

@@ -1,0 +1,72 @@
+-- SQS schema (component "sqs"). Times are epoch milliseconds unless named *_at_s.
+-- A message body is stored as `body` bytes with `body_encoding` saying how to read them
+-- ('utf-8' today; SSE writes ciphertext with its own encoding), and the MD5 digests are
+-- computed over the plaintext at send time and stored, so they never need the plaintext again.
+
+-- version: 1
+CREATE TABLE sqs_queues (
+    queue_id           TEXT PRIMARY KEY,
+    account_id         TEXT NOT NULL,
+    queue_name         TEXT NOT NULL,
+    attributes         TEXT NOT NULL,
+    tags               TEXT NOT NULL,
+    created_at_s       {int} NOT NULL,
+    modified_at_s      {int} NOT NULL,
+    purged_at          {int} NOT NULL,
+    last_seq           {int} NOT NULL,
+    dead_letter_target TEXT
+);
+CREATE UNIQUE INDEX sqs_queues_by_name ON sqs_queues (account_id, queue_name);
+CREATE INDEX sqs_queues_by_dead_letter_target ON sqs_queues (dead_letter_target);
+CREATE TABLE sqs_deleted_queues (
+    account_id TEXT NOT NULL,
+    queue_name TEXT NOT NULL,
+    deleted_at {int} NOT NULL,
+    PRIMARY KEY (account_id, queue_name)
+);
+CREATE TABLE sqs_messages (
+    queue_id               TEXT NOT NULL,
+    message_id             TEXT NOT NULL,
+    seq                    {int} NOT NULL,
+    body                   {blob} NOT NULL,
+    body_encoding          TEXT NOT NULL,
+    md5_body               TEXT NOT NULL,
+    message_attributes     TEXT,
+    md5_message_attributes TEXT,
+    system_attributes      TEXT,
+    md5_system_attributes  TEXT,
+    sender_id              TEXT NOT NULL,
+    sent_at                {int} NOT NULL,
+    visible_at             {int} NOT NULL,
+    receive_count          {int} NOT NULL,
+    first_received_at      {int},
+    receipt_token          TEXT,
+    group_id               TEXT,
+    dedup_id               TEXT,
+    dead_letter_source_arn TEXT,
+    PRIMARY KEY (queue_id, message_id)
+);
+CREATE INDEX sqs_messages_by_seq ON sqs_messages (queue_id, seq);
+CREATE INDEX sqs_messages_by_visibility ON sqs_messages (queue_id, visible_at);
+CREATE INDEX sqs_messages_by_group ON sqs_messages (queue_id, group_id, visible_at);
+CREATE TABLE sqs_dedup (
+    queue_id   TEXT NOT NULL,
+    dedup_key  TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    seq        {int},
+    expires_at {int} NOT NULL,
+    PRIMARY KEY (queue_id, dedup_key)
+);
+CREATE TABLE sqs_move_tasks (
+    task_handle       TEXT PRIMARY KEY,
+    source_queue_id   TEXT NOT NULL,
+    source_arn        TEXT NOT NULL,
+    destination_arn   TEXT,
+    max_per_second    {int},
+    status            TEXT NOT NULL,
+    moved             {int} NOT NULL,
+    to_move           {int},
+    failure_reason    TEXT,
+    started_at        {int} NOT NULL
+);
+CREATE INDEX sqs_move_tasks_by_source ON sqs_move_tasks (source_arn, started_at);
