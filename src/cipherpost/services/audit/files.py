@@ -1,0 +1,102 @@
+"""Writing trail files: private (0600), atomic (temp + fsync + rename), directories 0700.
+
+Audit files are written off the event loop (``asyncio.to_thread``), so plain blocking I/O
+is fine here. A reader (``audit verify``, a log shipper) never sees a half-written file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def gzip_json(document: Any) -> bytes:
+    """``document`` as compact JSON, gzipped with a fixed mtime (same input, same bytes)."""
+    raw = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return gzip.compress(raw, mtime=0)
+
+
+def gzip_records(records: list[Any]) -> bytes:
+    """``{"Records": [...]}`` gzipped, as :func:`gzip_json` would write it.
+
+    Each record is encoded on its own, so a big file never holds the GIL for one long
+    ``json.dumps`` (the event loop thread keeps getting its turns).
+    """
+    parts = [json.dumps(record, separators=(",", ":"), ensure_ascii=False) for record in records]
+    return gzip.compress(('{"Records":[' + ",".join(parts) + "]}").encode("utf-8"), mtime=0)
+
+
+def read_gzip_json(data: bytes) -> Any:
+    """The JSON document in gzipped ``data``.
+
+    :raises ValueError: not gzip, not UTF-8 or not JSON (``OSError``/``EOFError`` are folded in).
+    """
+    try:
+        return json.loads(gzip.decompress(data).decode("utf-8"))
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise ValueError(f"not a gzipped JSON document: {exc}") from exc
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Create or replace ``path`` with ``data``: mode 0600, fsynced, renamed into place."""
+    _make_dirs(path.parent)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _make_dirs(folder: Path) -> None:
+    """Create ``folder`` and its parents with mode 0700 (the umask cannot widen it)."""
+    if not folder.is_dir():
+        folder.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a new directory entry durable (a no-op where directories cannot be opened)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY | _CLOEXEC)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def create_private(path: Path, data: bytes) -> bool:
+    """Write ``path`` only if it does not exist yet (temp file hard-linked into place).
+
+    :returns: False if another writer created ``path`` first (its file is kept).
+    """
+    _make_dirs(path.parent)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+    return True
