@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,7 +41,17 @@ _QUERY_OPTIONAL = ("X-Amz-Expires", "X-Amz-Security-Token")
 _QUERY_AUTH = frozenset(name.encode() for name in _QUERY_FIELDS + _QUERY_OPTIONAL)
 #: Any of these in the query makes the request a presigned one (X-Amz-Date alone does not).
 _QUERY_MARKERS = frozenset(name.encode() for name in _QUERY_FIELDS if name != "X-Amz-Date")
-_HEX = frozenset("0123456789abcdef")
+#: A signature as SigV4 writes it: 64 lower-case hex digits.
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")
+#: The Authorization header exactly as the AWS SDKs write it (botocore: ``"AWS4-HMAC-SHA256
+#: Credential=%s, SignedHeaders=%s, Signature=%s"``), each value printable ASCII other than
+#: space, ``,`` and ``=`` (the ranges ``!-+``, ``--<``, ``>-~``). Values without commas, equals
+#: signs or whitespace are exactly what the general parser would split out, so a match skips
+#: it; anything else (other order, spacing, characters) takes the general path.
+_VALUE = r"([!-+\--<>-~]+)"
+_SDK_AUTHORIZATION = re.compile(
+    rf"AWS4-HMAC-SHA256 Credential={_VALUE}, ?SignedHeaders={_VALUE}, ?Signature={_VALUE}"
+)
 _SIGV2_UNSUPPORTED = "Signature Version 2 is not supported; sign requests with AWS4-HMAC-SHA256 (SigV4)."
 
 
@@ -154,6 +165,19 @@ def _raise_missing(request: SignedRequest) -> NoReturn:
 
 def _parse_header(request: SignedRequest, authorization: str) -> Credential:
     """Parse ``AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...``."""
+    sdk = _SDK_AUTHORIZATION.fullmatch(authorization)
+    if sdk:
+        credential, signed_headers, signature = sdk.groups()
+        fields = {"Credential": credential, "SignedHeaders": signed_headers, "Signature": signature}
+    else:
+        fields = _header_fields(authorization)
+    amz_date, when, source = canon.header_time(request)
+    token = request.header("x-amz-security-token")
+    return _credential(fields, amz_date, when, source, presigned=False, expires=None, token=token)
+
+
+def _header_fields(authorization: str) -> dict[str, str]:
+    """The Credential, SignedHeaders and Signature of any well-formed SigV4 Authorization."""
     algorithm, _, rest = authorization.strip().partition(" ")
     _check_algorithm(algorithm)
     fields: dict[str, str] = {}
@@ -167,13 +191,13 @@ def _parse_header(request: SignedRequest, authorization: str) -> Credential:
     missing = [name for name in _HEADER_FIELDS if name not in fields]
     if missing:
         raise IncompleteSignature(f"The Authorization header is missing: {', '.join(missing)}.")
-    amz_date, when, source = canon.header_time(request)
-    token = request.header("x-amz-security-token")
-    return _credential(fields, amz_date, when, source, presigned=False, expires=None, token=token)
+    return fields
 
 
 def _query_auth_params(request: SignedRequest) -> dict[str, str]:
     """The X-Amz-* authentication parameters of a presigned request; empty when not presigned."""
+    if not request.query_pairs:
+        return {}
     found = [(name, value) for name, value in request.query_pairs if name in _QUERY_AUTH]
     if not any(name in _QUERY_MARKERS for name, _ in found):
         return {}
@@ -241,7 +265,7 @@ def _credential(
     if "" in signed or names != names.lower():
         raise IncompleteSignature("SignedHeaders must be lower-case header names separated by ';'.")
     signature = fields["Signature"]
-    if len(signature) != 64 or not _HEX.issuperset(signature):
+    if not _SIGNATURE.fullmatch(signature):
         raise IncompleteSignature("Signature must be 64 lower-case hexadecimal digits.")
     access_key_id, date, region, service, terminator = scope
     return Credential(

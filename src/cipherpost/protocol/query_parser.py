@@ -9,6 +9,7 @@ directly under the member's name, maps under ``entry`` with ``key``/``value`` (o
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeAlias
 from urllib.parse import unquote_plus
@@ -62,6 +63,13 @@ def is_form(request: HttpRequest) -> bool:
     content_type = request.headers.get("content-type")
     if content_type is None:
         return request.method == "POST"
+    return _is_form_type(content_type)
+
+
+@functools.lru_cache(maxsize=64)
+def _is_form_type(content_type: str) -> bool:
+    """Whether a Content-Type value names a form (a pure function of the value: clients
+    send one or two distinct values, so the split/strip/lower runs once per value)."""
     return content_type.split(";", 1)[0].strip().lower() == FORM_CONTENT_TYPE
 
 
@@ -104,8 +112,8 @@ def build_tree(params: Mapping[str, str]) -> Tree:
 
 def parse_params(plan: Plan | None, params: Mapping[str, str], problems: Problems) -> dict[str, Any]:
     """The operation input read from Query ``params``; problems are added to ``problems``."""
-    if plan is None:
-        return {}
+    if plan is None or not plan.members:
+        return {}  # no members: every parameter would be skipped as unknown, none is required
     return _structure(plan, build_tree(params), "", problems)
 
 

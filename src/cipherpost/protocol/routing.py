@@ -8,6 +8,7 @@ query string); the service is the SigV4 credential scope's, or, unsigned, the on
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
@@ -93,8 +94,14 @@ def _query_route(request: HttpRequest, signed_service: str | None) -> Route:
             f"{service} speaks only the JSON protocol: send X-Amz-Target, not Action.")
     if action not in registry.operation_names(service):
         raise errors.InvalidAction.named(action)
-    model = registry.service_model(service, registry.QUERY)
-    return Route(service, registry.QUERY, model.operation_model(action), params)
+    return Route(service, registry.QUERY, _query_operation(service, action), params)
+
+
+@functools.cache
+def _query_operation(service: str, action: str) -> OperationModel:
+    """The Query operation model; one cached lookup instead of three per request (only
+    called for an ``action`` the service has, so the cache is bounded by the models)."""
+    return registry.service_model(service, registry.QUERY).operation_model(action)
 
 
 def _signed(signed_service: str | None) -> str | None:

@@ -9,7 +9,8 @@ protocol's error with the AWS code; an unexpected exception becomes ``InternalFa
 from __future__ import annotations
 
 import logging
-import uuid
+import os
+import random
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
@@ -61,20 +62,73 @@ async def read_body(receive: Receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
+#: Request ids need uniqueness, not secrecy (they are echoed to the client and logged), so a
+#: Mersenne Twister seeded from ``os.urandom`` serves instead of ``uuid4()``, which pays a
+#: ``getrandom`` syscall and a ``UUID`` object per request. Reseeded in a forked child so two
+#: processes never share a stream.
+_REQUEST_IDS = random.Random()
+os.register_at_fork(after_in_child=_REQUEST_IDS.seed)
+#: RFC 4122 version-4 bits: clear the version nibble and variant bits, then set ``4`` and ``10``.
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (4 << 76) | (0x8000 << 48)
+
+
+def new_request_id() -> str:
+    """A fresh request id, formatted as a random (version 4) UUID like AWS's."""
+    digits = f"{_REQUEST_IDS.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET:032x}"
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
+#: Decoded, lower-cased header names by their wire bytes. Clients send the same dozen names
+#: on every request, so this saves a decode and a lower() per header; it stops growing at
+#: ``_NAME_CACHE_SIZE`` so a client inventing names cannot grow it without bound.
+_HEADER_NAMES: dict[bytes, str] = {}
+_NAME_CACHE_SIZE = 512
+
+
+def _header_name(raw: bytes) -> str:
+    """A header name from the wire as SigV4 and the protocol layer match it: lower-case text."""
+    name = _HEADER_NAMES.get(raw)
+    if name is None:
+        name = raw.decode("latin-1").lower()
+        if len(_HEADER_NAMES) < _NAME_CACHE_SIZE:
+            _HEADER_NAMES[raw] = name
+    return name
+
+
 def _requests(scope: Scope, body: bytes) -> tuple[HttpRequest, SignedRequest]:
-    """The request as the protocol layer sees it, and as SigV4 sees it (repeated headers kept)."""
-    pairs = [(name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in scope["headers"]]
-    headers: dict[str, str] = {}
-    for name, value in pairs:
-        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    """The request as the protocol layer sees it, and as SigV4 sees it (repeated headers kept).
+
+    One pass over the ASGI headers builds both views: ``joined`` (repeated values joined
+    with ``,``, for the protocol layer) and ``values`` (every value, for SigV4), which is
+    handed to SignedRequest so it does not index the same headers again.
+    """
+    pairs: list[tuple[str, str]] = []
+    joined: dict[str, str] = {}
+    values: dict[str, list[str]] = {}
+    for raw_name, raw_value in scope["headers"]:
+        name = _header_name(raw_name)
+        value = raw_value.decode("latin-1")
+        pairs.append((name, value))
+        seen = values.get(name)
+        if seen is None:
+            values[name] = [value]
+            joined[name] = value
+        else:
+            seen.append(value)
+            joined[name] = f"{joined[name]},{value}"
     raw_path: bytes | None = scope.get("raw_path")
-    path = (raw_path.decode("latin-1") if raw_path else scope["path"]).partition("?")[0]
-    query = scope.get("query_string", b"").decode("latin-1")
+    if raw_path:
+        wire_path = raw_path.partition(b"?")[0]
+        path = wire_path.decode("latin-1")
+    else:
+        path = scope["path"].partition("?")[0]
+        wire_path = path.encode("utf-8", "surrogateescape")
+    raw_query: bytes = scope.get("query_string", b"")
     method: str = scope["method"]
-    return (
-        HttpRequest(method=method, path=path, query_string=query, headers=headers, body=body),
-        SignedRequest(method=method, path=path, query_string=query, headers=pairs, body=body),
-    )
+    # SigV4 signs the bytes on the wire, so SignedRequest gets them undecoded.
+    http = HttpRequest(method, path, raw_query.decode("latin-1"), joined, body)
+    return http, SignedRequest(method, wire_path, raw_query, pairs, body, values)
 
 
 def _tls_info(scope: Scope) -> TlsInfo | None:
@@ -117,7 +171,7 @@ class Gateway:
         if scope["path"] == HEALTH_PATH:
             await _send(send, HttpResponse(200, [("content-type", "application/json")], b'{"status":"ok"}'))
             return
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         request: HttpRequest | None = None
         route: Route | None = None
         try:

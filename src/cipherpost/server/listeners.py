@@ -79,7 +79,9 @@ def _config(app: Any, listener: Listener, tls: tuple[Path, Path] | None) -> uvic
         "log_config": None,
         "access_log": False,
         "server_header": False,
-        "http": TlsAwareHttpProtocol,
+        # The TLS subclass only adds work to plain connections (an override per request that
+        # finds nothing to report), so plain listeners use uvicorn's own httptools protocol.
+        "http": TlsAwareHttpProtocol if listener.tls else "httptools",
         "timeout_graceful_shutdown": 30,
         "timeout_keep_alive": 75,
     }
