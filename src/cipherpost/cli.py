@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from cipherpost.runtime import PROFILE, Runtime, start_runtime
 from cipherpost.server.app import Gateway
 from cipherpost.server.listeners import serve_listeners
 from cipherpost.services import dispatch_table, providers
+from cipherpost.services.audit import AUDIT_DIRNAME, SIGNING_KEY_FILENAME, AuditSigner, AuditTrail, run_verify
 from cipherpost.services.authz import Authorizer
 from cipherpost.services.iam import IamPolicySource
 
@@ -53,7 +54,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-host", dest="tls_hosts", action="append", help="extra name for the generated cert")
     serve.add_argument("--dev", action="store_const", const=True, help="permissive development mode (unsafe)")
     serve.add_argument("--log-level", help="debug, info, warning, error")
+    audit = commands.add_parser("audit", help="audit trail tools").add_subparsers(dest="audit_command", required=True)
+    verify = audit.add_parser("verify", help="check every audit log and digest file (like validate-logs)")
+    verify.add_argument("--data-dir", type=Path, help="data directory (default ./cipherpost-data)")
+    verify.add_argument("--from", dest="start", type=_timestamp, help="ISO 8601 start time (UTC)")
+    verify.add_argument("--to", dest="end", type=_timestamp, help="ISO 8601 end time (UTC)")
     return parser
+
+
+def _timestamp(text: str) -> datetime:
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
@@ -94,6 +105,9 @@ async def serve(settings: Settings) -> None:
         print(DEV_WARNING, file=sys.stderr, flush=True)
         log.warning("development mode: SigV4 signatures are not verified")
     runtime = await start_runtime(settings)
+    signer = AuditSigner.load_or_create(settings.data_dir / SIGNING_KEY_FILENAME, runtime.keyring)
+    runtime.audit = AuditTrail(settings.data_dir / AUDIT_DIRNAME, runtime.store, signer, region=settings.region)
+    await runtime.audit.start()
     try:
         tls = _tls_files(settings)
         authenticator = Authenticator(
@@ -110,6 +124,7 @@ async def serve(settings: Settings) -> None:
             authenticator=authenticator,
             handlers=dispatch_table(active),
             max_body_bytes=settings.max_body_bytes,
+            recorder=runtime.audit,
         )
         for provider in active:
             await provider.start()
@@ -119,6 +134,7 @@ async def serve(settings: Settings) -> None:
             for provider in reversed(active):
                 await provider.stop()
     finally:
+        await runtime.audit.stop()
         await runtime.close()
         print("cipherpost: stopped", flush=True)
 
@@ -136,14 +152,17 @@ def _run(coro: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    flags = _flags(args) if args.command == "serve" else {"data_dir": args.data_dir}
     try:
-        settings = load_settings(_flags(args), config_file=getattr(args, "config", None))
+        settings = load_settings(flags, config_file=getattr(args, "config", None))
     except ConfigError as exc:
         print(f"cipherpost: configuration error: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    if args.command == "audit":
+        return run_verify(settings.data_dir, args.start, args.end)
     if args.command == "serve":
         try:
             _run(serve(settings))

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cipherpost.auth.credentials import (
     CredentialStore,
@@ -26,6 +27,9 @@ from cipherpost.auth.credentials import (
 from cipherpost.config import DEFAULT_ACCOUNT_ID, Settings
 from cipherpost.crypto.keyring import ROOT_KEY_ENV, Keyring
 from cipherpost.store import Step, Store, open_store
+
+if TYPE_CHECKING:  # services import the runtime; the runtime only refers to the trail's type
+    from cipherpost.services.audit import AuditTrail
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,8 @@ class Runtime:
     installation_id: str
     default_account: str
     credentials_file: Path
+    audit: AuditTrail | None = None
+    """The audit trail, once `cipherpost serve` has started it."""
 
     async def close(self) -> None:
         await self.store.close()

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import os
 import random
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from cipherpost import protocol
 from cipherpost.auth.authenticate import Authenticator
@@ -39,6 +39,15 @@ class RequestEntityTooLarge(AwsError):
 
     code = "RequestEntityTooLarge"
     status = 413
+
+
+class CallRecorder(Protocol):
+    """Where every authenticated API call is reported (the audit trail)."""
+
+    def record_call(
+        self, ctx: RequestContext, *, params: Mapping[str, Any] | None, result: Mapping[str, Any] | None,
+        error: AwsError | None, event_time: datetime,
+    ) -> None: ...
 
 
 class ClientDisconnected(Exception):
@@ -155,11 +164,13 @@ class Gateway:
         authenticator: Authenticator,
         handlers: dict[tuple[str, str], Handler],
         max_body_bytes: int,
+        recorder: CallRecorder | None = None,
     ) -> None:
         self.region = region
         self.authenticator = authenticator
         self.handlers = handlers
         self.max_body_bytes = max_body_bytes
+        self.recorder = recorder
 
     def for_listener(self, listener: Listener) -> ListenerApp:
         """The ASGI app for one listener (it knows which listener requests arrive on)."""
@@ -199,10 +210,6 @@ class Gateway:
     ) -> HttpResponse:
         received_at = datetime.now(UTC)
         caller = await self.authenticator.authenticate(signed, received_at, route.service)
-        params = protocol.parse(route, request)
-        handler = self.handlers.get((route.service, route.name))
-        if handler is None:
-            raise NotImplementedOperation(f"Cipherpost does not implement {route.service}:{route.name} yet.")
         client = scope.get("client")
         ctx = RequestContext(
             request_id=request_id,
@@ -217,7 +224,19 @@ class Gateway:
             tls=_tls_info(scope),
             protocol=route.protocol,
         )
-        result = await handler(ctx, params)
+        params: dict[str, Any] | None = None
+        try:
+            params = protocol.parse(route, request)
+            handler = self.handlers.get((route.service, route.name))
+            if handler is None:
+                raise NotImplementedOperation(f"Cipherpost does not implement {route.service}:{route.name} yet.")
+            result = await handler(ctx, params)
+        except AwsError as error:
+            if self.recorder is not None:
+                self.recorder.record_call(ctx, params=params, result=None, error=error, event_time=received_at)
+            raise
+        if self.recorder is not None:
+            self.recorder.record_call(ctx, params=params, result=result, error=None, event_time=received_at)
         return protocol.serialize_result(route, result, request_id)
 
     @staticmethod

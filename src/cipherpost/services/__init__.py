@@ -5,6 +5,7 @@ from __future__ import annotations
 from cipherpost.runtime import Runtime
 from cipherpost.services.authz import Authorizer
 from cipherpost.services.base import Handler, NotImplementedOperation, Provider
+from cipherpost.services.cloudtrail import CloudTrailProvider
 from cipherpost.services.iam import IamProvider
 from cipherpost.services.kms import KmsProvider
 from cipherpost.services.sqs import SqsProvider
@@ -18,6 +19,7 @@ def providers(runtime: Runtime, authz: Authorizer) -> list[Provider]:
     return [
         StsProvider(runtime, authz),
         IamProvider(runtime, authz),
+        CloudTrailProvider(runtime, authz),
         KmsProvider(runtime, authz),
         SqsProvider(runtime, authz),
     ]
