@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from cipherpost.auth.authenticate import Authenticator
 from cipherpost.config import ConfigError, Settings, load_settings
 from cipherpost.crypto.errors import CryptoError
 from cipherpost.crypto.tls import ensure_local_tls
+from cipherpost.policy import Policy, PolicySyntaxError, validate_policy
 from cipherpost.runtime import PROFILE, Runtime, start_runtime
 from cipherpost.server.app import Gateway
 from cipherpost.server.listeners import serve_listeners
@@ -53,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
     serve.add_argument("--tls-host", dest="tls_hosts", action="append", help="extra name for the generated cert")
     serve.add_argument("--dev", action="store_const", const=True, help="permissive development mode (unsafe)")
+    serve.add_argument("--endpoint-policy", dest="endpoint_policies", action="append", metavar="VPCE_ID=POLICY",
+                       help="VPC-endpoint policy of a private listener: a JSON file path or inline JSON")
+    serve.add_argument("--trusted-proxy", dest="trusted_proxies", action="append",
+                       help="IP or CIDR whose X-Forwarded-For is believed (repeatable)")
     serve.add_argument("--log-level", help="debug, info, warning, error")
     audit = commands.add_parser("audit", help="audit trail tools").add_subparsers(dest="audit_command", required=True)
     verify = audit.add_parser("verify", help="check every audit log and digest file (like validate-logs)")
@@ -69,8 +74,11 @@ def _timestamp(text: str) -> datetime:
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
     names = ("listen", "data_dir", "database_url", "region", "account_id", "public_url", "http", "tls_cert", "tls_key",
-             "tls_hosts", "dev", "log_level")
-    return {name: getattr(args, name) for name in names}
+             "tls_hosts", "dev", "log_level", "trusted_proxies")
+    flags = {name: getattr(args, name) for name in names}
+    if args.endpoint_policies:
+        flags["endpoint_policies"] = dict(item.partition("=")[::2] for item in args.endpoint_policies)
+    return flags
 
 
 def _tls_files(settings: Settings) -> tuple[Path, Path] | None:
@@ -99,7 +107,26 @@ def _banner(runtime: Runtime) -> None:
     )
 
 
-async def serve(settings: Settings) -> None:
+def load_endpoint_policies(settings: Settings) -> dict[str, Policy]:
+    """Parse each private listener's endpoint policy (inline JSON or a file path).
+
+    Raises:
+        ConfigError: a policy file cannot be read or is not a valid endpoint policy.
+    """
+    policies: dict[str, Policy] = {}
+    for endpoint_id, source in settings.endpoint_policies.items():
+        try:
+            document = source if source.lstrip().startswith("{") else Path(source).read_text(encoding="utf-8")
+            policy = validate_policy(document, kind="endpoint")
+        except OSError as exc:
+            raise ConfigError(f"endpoint_policies: {endpoint_id}: cannot read {source}: {exc}") from exc
+        except PolicySyntaxError as exc:
+            raise ConfigError(f"endpoint_policies: {endpoint_id}: {exc.message}") from exc
+        policies[endpoint_id] = policy.named(f"VPC endpoint policy of {endpoint_id}")
+    return policies
+
+
+async def serve(settings: Settings, endpoint_policies: Mapping[str, Policy]) -> None:
     """Run the server until SIGTERM/SIGINT."""
     if settings.dev:
         print(DEV_WARNING, file=sys.stderr, flush=True)
@@ -118,13 +145,15 @@ async def serve(settings: Settings) -> None:
             max_skew=timedelta(seconds=settings.max_clock_skew),
             dev=settings.dev,
         )
-        active = providers(runtime, Authorizer(IamPolicySource(runtime.store)))
+        authz = Authorizer(IamPolicySource(runtime.store), endpoint_policies)
+        active = providers(runtime, authz)
         gateway = Gateway(
             region=settings.region,
             authenticator=authenticator,
             handlers=dispatch_table(active),
             max_body_bytes=settings.max_body_bytes,
             recorder=runtime.audit,
+            trusted_proxies=settings.trusted_proxies,
         )
         for provider in active:
             await provider.start()
@@ -165,7 +194,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_verify(settings.data_dir, args.start, args.end)
     if args.command == "serve":
         try:
-            _run(serve(settings))
+            endpoint_policies = load_endpoint_policies(settings)
+        except ConfigError as exc:
+            print(f"cipherpost: configuration error: {exc}", file=sys.stderr)
+            return 2
+        try:
+            _run(serve(settings, endpoint_policies))
         except (CryptoError, OSError) as exc:
             print(f"cipherpost: cannot start: {exc}", file=sys.stderr)
             return 1

@@ -7,11 +7,13 @@ comma-separated.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -113,6 +115,10 @@ class Settings:
     """Seconds a SigV4 request time may differ from the server's clock."""
     log_level: str = "info"
     """Python logging level name."""
+    endpoint_policies: Mapping[str, str] = field(default_factory=dict)
+    """VPC-endpoint policy per private listener: endpoint id -> policy JSON, or a path to a JSON file."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Peers (IPs or CIDRs) whose X-Forwarded-For is believed for aws:SourceIp."""
 
     @property
     def listeners(self) -> tuple[Listener, ...]:
@@ -147,6 +153,15 @@ class Settings:
             raise ConfigError("max_body_bytes: must be at least 1024")
         if self.database_url and urlsplit(self.database_url).scheme not in ("postgresql", "postgres"):
             raise ConfigError("database_url: only postgresql:// URLs are supported")
+        private = {item.endpoint_id for item in listeners if item.endpoint_id}
+        for endpoint_id in self.endpoint_policies:
+            if endpoint_id not in private:
+                raise ConfigError(f"endpoint_policies: {endpoint_id} is not the endpoint id of any private listener")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise ConfigError(f"trusted_proxies: {proxy!r} is not an IP address or CIDR") from exc
         if self.public_url and urlsplit(self.public_url).scheme not in ("http", "https"):
             raise ConfigError(f"public_url: {self.public_url!r} must be an http(s) URL")
         return self
@@ -159,7 +174,16 @@ _BOOL_FALSE = {"0", "false", "no", "off"}
 
 def _coerce(name: str, value: Any) -> Any:
     """Convert a raw value from TOML or the environment to the field's type."""
-    if name in ("listen", "tls_hosts"):
+    if name == "endpoint_policies":
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError as exc:
+                raise ConfigError("endpoint_policies: expected a JSON object of endpoint id -> policy") from exc
+        if not isinstance(value, Mapping):
+            raise ConfigError("endpoint_policies: expected a table of endpoint id -> policy")
+        return {str(key): item if isinstance(item, str) else json.dumps(item) for key, item in value.items()}
+    if name in ("listen", "tls_hosts", "trusted_proxies"):
         if isinstance(value, str):
             return tuple(item.strip() for item in value.split(",") if item.strip())
         if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):

@@ -8,10 +8,11 @@ protocol's error with the AWS code; an unexpected exception becomes ``InternalFa
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import random
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -165,12 +166,14 @@ class Gateway:
         handlers: dict[tuple[str, str], Handler],
         max_body_bytes: int,
         recorder: CallRecorder | None = None,
+        trusted_proxies: Sequence[str] = (),
     ) -> None:
         self.region = region
         self.authenticator = authenticator
         self.handlers = handlers
         self.max_body_bytes = max_body_bytes
         self.recorder = recorder
+        self.trusted_proxies = tuple(ipaddress.ip_network(item, strict=False) for item in trusted_proxies)
 
     def for_listener(self, listener: Listener) -> ListenerApp:
         """The ASGI app for one listener (it knows which listener requests arrive on)."""
@@ -219,7 +222,7 @@ class Gateway:
             operation=route.name,
             caller=caller,
             listener=listener,
-            source_ip=client[0] if client else None,
+            source_ip=self._source_ip(client[0] if client else None, request.headers),
             user_agent=request.headers.get("user-agent", ""),
             tls=_tls_info(scope),
             protocol=route.protocol,
@@ -238,6 +241,26 @@ class Gateway:
         if self.recorder is not None:
             self.recorder.record_call(ctx, params=params, result=result, error=None, event_time=received_at)
         return protocol.serialize_result(route, result, request_id)
+
+    def _trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.trusted_proxies)
+
+    def _source_ip(self, peer: str | None, headers: Mapping[str, str]) -> str | None:
+        """aws:SourceIp: the peer, or behind a trusted proxy the last untrusted X-Forwarded-For hop."""
+        forwarded = headers.get("x-forwarded-for")
+        if peer is None or not forwarded or not self._trusted(peer):
+            return peer
+        for hop in reversed([item.strip() for item in forwarded.split(",")]):
+            if not self._trusted(hop):
+                try:
+                    return str(ipaddress.ip_address(hop))
+                except ValueError:
+                    return peer  # a malformed header is not believed
+        return peer
 
     @staticmethod
     def _error(error: AwsError, request_id: str, request: HttpRequest | None, route: Route | None) -> HttpResponse:

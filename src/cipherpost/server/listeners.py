@@ -79,6 +79,8 @@ def _config(app: Any, listener: Listener, tls: tuple[Path, Path] | None) -> uvic
         "log_config": None,
         "access_log": False,
         "server_header": False,
+        # X-Forwarded-For is ours to judge (settings.trusted_proxies); uvicorn must not rewrite the peer.
+        "proxy_headers": False,
         # The TLS subclass only adds work to plain connections (an override per request that
         # finds nothing to report), so plain listeners use uvicorn's own httptools protocol.
         "http": TlsAwareHttpProtocol if listener.tls else "httptools",

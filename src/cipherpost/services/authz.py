@@ -87,17 +87,22 @@ def principal_of(caller: Caller) -> Principal:
     return Principal.from_arn(caller.arn, user_id=caller.principal_id)
 
 
-def request_keys(ctx: RequestContext) -> dict[str, ContextValue]:
-    """Global condition keys that follow from the request itself."""
+def request_keys(ctx: RequestContext, *, through_network: bool = True) -> dict[str, ContextValue]:
+    """Global condition keys that follow from the request itself.
+
+    ``through_network`` is False when a service acts on its own (SNS delivering to a queue):
+    that call does not come from the caller's address or VPC endpoint, so aws:SourceIp and
+    aws:SourceVpce are absent, as in AWS.
+    """
     keys: dict[str, ContextValue] = {
         "aws:SecureTransport": "true" if ctx.secure_transport else "false",
         "aws:CurrentTime": ctx.received_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "aws:EpochTime": str(int(ctx.received_at.timestamp())),
         "aws:RequestedRegion": ctx.region,
     }
-    if ctx.source_ip is not None and ctx.invoked_by is None:
+    if through_network and ctx.source_ip is not None and ctx.invoked_by is None:
         keys["aws:SourceIp"] = ctx.source_ip
-    if ctx.endpoint_id is not None:
+    if through_network and ctx.endpoint_id is not None:
         keys["aws:SourceVpce"] = ctx.endpoint_id
     if ctx.invoked_by is not None:
         # "kms:ViaService": the service (sns.us-east-1.amazonaws.com) that called KMS for the caller.
@@ -110,8 +115,12 @@ class Authorizer:
 
     denied: ClassVar[Mapping[str, type[AwsError]]] = DENIED
 
-    def __init__(self, identities: IdentityPolicySource | None = None) -> None:
+    def __init__(
+        self, identities: IdentityPolicySource | None = None, endpoint_policies: Mapping[str, Policy] | None = None
+    ) -> None:
         self.identities: IdentityPolicySource = identities or _NoIdentityPolicies()
+        self.endpoint_policies: Mapping[str, Policy] = endpoint_policies or {}
+        """VPC-endpoint policies of private listeners, by endpoint id."""
 
     async def decide(
         self,
@@ -141,7 +150,11 @@ class Authorizer:
         """
         who = caller or ctx.caller
         policies = await self.identities.policies_for(who)
-        keys = request_keys(ctx)
+        # The endpoint policy applies to what a caller sends through the private listener,
+        # not to a service principal acting on its own afterwards.
+        direct = not who.is_service
+        keys = request_keys(ctx, through_network=direct)
+        endpoint = self.endpoint_policies.get(ctx.endpoint_id) if direct and ctx.endpoint_id else None
         if context:
             keys.update(context)
         request = Request(principal_of(who), action, resource, keys, encryption_context)
@@ -152,6 +165,7 @@ class Authorizer:
             resource_account=resource_account or who.account_id,
             session_policies=policies.session,
             permissions_boundary=policies.boundary,
+            endpoint_policy=endpoint,
             grants=grants,
             key_policy_authority=key_policy,
             trust_policy=trust_policy,
