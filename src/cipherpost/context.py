@@ -80,6 +80,10 @@ class RequestContext:
     """Wire protocol of the request: ``query`` or ``json``."""
     invoked_by: str | None = None
     """The service principal acting on the caller's behalf (``sns.amazonaws.com``), if any."""
+    request_tags: tuple[tuple[str, str], ...] = ()
+    """Tags the request asks to set (aws:RequestTag/*), as (key, value) pairs."""
+    tag_keys: tuple[str, ...] = ()
+    """Tag keys the request names (aws:TagKeys): the keys of request_tags, or those it removes."""
 
     @property
     def endpoint_id(self) -> str | None:

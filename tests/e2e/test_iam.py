@@ -277,3 +277,19 @@ def test_aws_cli(server: ServerProcess) -> None:
     assert aws("iam", "create-user", "--user-name", "cli-user")["User"]["UserName"] == "cli-user"
     assert "cli-user" in [u["UserName"] for u in aws("iam", "list-users")["Users"]]
     assert aws("sts", "get-caller-identity")["Account"] == ACCOUNT
+
+
+def test_request_tag_conditions(server: ServerProcess) -> None:
+    """aws:RequestTag/* and aws:TagKeys come from the tags the request sets."""
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "iam:CreateUser", "Resource": "*",
+        "Condition": {"StringEquals": {"aws:RequestTag/team": "emr"},
+                      "ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}}}]})
+    iam = as_user(server, "iam", make_user(server, "Tagger", policy))
+    iam.create_user(UserName="TaggedOk", Tags=[{"Key": "team", "Value": "emr"}])
+    wrong = [{"Key": "team", "Value": "billing"}]
+    extra = [{"Key": "team", "Value": "emr"}, {"Key": "x", "Value": "y"}]
+    for tags in (wrong, [], extra):
+        with pytest.raises(ClientError) as exc:
+            iam.create_user(UserName="TaggedBad", Tags=tags)
+        assert code(exc) == "AccessDenied"

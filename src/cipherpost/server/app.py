@@ -13,6 +13,7 @@ import logging
 import os
 import random
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -23,6 +24,7 @@ from cipherpost.config import Listener
 from cipherpost.context import RequestContext, TlsInfo
 from cipherpost.errors import AwsError, InternalFailure
 from cipherpost.protocol import HttpRequest, HttpResponse, Route
+from cipherpost.server.tags import request_tags
 from cipherpost.services import Handler, NotImplementedOperation
 
 log = logging.getLogger(__name__)
@@ -230,6 +232,9 @@ class Gateway:
         params: dict[str, Any] | None = None
         try:
             params = protocol.parse(route, request)
+            tags, tag_keys = request_tags(params)
+            if tag_keys:
+                ctx = replace(ctx, request_tags=tags, tag_keys=tag_keys)
             handler = self.handlers.get((route.service, route.name))
             if handler is None:
                 raise NotImplementedOperation(f"Cipherpost does not implement {route.service}:{route.name} yet.")

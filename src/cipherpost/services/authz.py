@@ -104,6 +104,10 @@ def request_keys(ctx: RequestContext, *, through_network: bool = True) -> dict[s
         keys["aws:SourceIp"] = ctx.source_ip
     if through_network and ctx.endpoint_id is not None:
         keys["aws:SourceVpce"] = ctx.endpoint_id
+    for key, value in ctx.request_tags:
+        keys[f"aws:RequestTag/{key}"] = value
+    if ctx.tag_keys:
+        keys["aws:TagKeys"] = list(ctx.tag_keys)
     if ctx.invoked_by is not None:
         # "kms:ViaService": the service (sns.us-east-1.amazonaws.com) that called KMS for the caller.
         keys["kms:ViaService"] = ctx.invoked_by.replace(".amazonaws.com", f".{ctx.region}.amazonaws.com")
