@@ -293,3 +293,21 @@ def test_request_tag_conditions(server: ServerProcess) -> None:
         with pytest.raises(ClientError) as exc:
             iam.create_user(UserName="TaggedBad", Tags=tags)
         assert code(exc) == "AccessDenied"
+
+
+def test_permissions_boundary_limits_a_user(server: ServerProcess) -> None:
+    iam = server.client("iam")
+    key = make_user(server, "Bounded", ALLOW_ALL)
+    boundary = iam.create_policy(PolicyName="OnlyListRoles", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*"}]}))[
+        "Policy"]["Arn"]
+    bounded = as_user(server, "iam", key)
+    bounded.list_users()
+    iam.put_user_permissions_boundary(UserName="Bounded", PermissionsBoundary=boundary)
+    assert iam.get_user(UserName="Bounded")["User"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
+    bounded.list_roles()
+    with pytest.raises(ClientError) as exc:
+        bounded.list_users()
+    assert code(exc) == "AccessDenied"
+    iam.delete_user_permissions_boundary(UserName="Bounded")
+    bounded.list_users()

@@ -34,7 +34,8 @@ class EntityHandlers(IamBase):
         row: Row = {
             "account_id": account, "kind": kind, "name_key": name.lower(), "name": name, "path": path,
             "entity_id": unique_id(KINDS[kind][1]), "arn": arn, "created_at": now(), "trust_policy": None,
-            "description": None, "max_session_duration": None, "permissions_boundary": None, **extra,
+            "description": None, "max_session_duration": None,
+            "permissions_boundary": params.get("PermissionsBoundary"), **extra,
         }
         steps = [Step("iam_entity_insert", row)]
         steps += [Step("iam_tags_put", {"account_id": account, "kind": kind, "name_key": name.lower(),

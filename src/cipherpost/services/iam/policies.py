@@ -44,6 +44,9 @@ class PolicyHandlers(IamBase):
         for template, method in _PER_KIND.items():
             for kind in ("user", "group", "role"):
                 table[template.format(kind.capitalize())] = partial(method, self, kind)
+        for template, method in _BOUNDARY_KINDS.items():
+            for kind in ("user", "role"):
+                table[template.format(kind.capitalize())] = partial(method, self, kind)
         return table
 
     # --- inline ----------------------------------------------------------------------------
@@ -108,6 +111,23 @@ class PolicyHandlers(IamBase):
         chunk, extra = page(rows, params, lambda row: str(row["policy_arn"]))
         return {"AttachedPolicies": [{"PolicyName": str(row["policy_arn"]).rsplit("/", 1)[-1],
                                       "PolicyArn": row["policy_arn"]} for row in chunk], **extra}
+
+    # --- permissions boundaries -----------------------------------------------------------
+
+    async def _boundary(self, kind: str, ctx: RequestContext, params: Params, action: str,
+                        policy_arn: str | None) -> Result:
+        key = await self._inline_key(ctx, kind, params, action)
+        if policy_arn is not None:
+            await self._managed_row(ctx, policy_arn)
+        await self.runtime.store.execute("iam_entity_set_boundary", **key, permissions_boundary=policy_arn)
+        self.source.invalidate()
+        return {}
+
+    async def put_boundary(self, kind: str, ctx: RequestContext, params: Params) -> Result:
+        return await self._boundary(kind, ctx, params, "Put{}PermissionsBoundary", params["PermissionsBoundary"])
+
+    async def delete_boundary(self, kind: str, ctx: RequestContext, params: Params) -> Result:
+        return await self._boundary(kind, ctx, params, "Delete{}PermissionsBoundary", None)
 
     # --- managed policies ------------------------------------------------------------------
 
@@ -283,4 +303,8 @@ _PER_KIND: dict[str, PerKind] = {
     "Attach{}Policy": PolicyHandlers.attach,
     "Detach{}Policy": PolicyHandlers.detach,
     "ListAttached{}Policies": PolicyHandlers.list_attached,
+}
+_BOUNDARY_KINDS: dict[str, PerKind] = {
+    "Put{}PermissionsBoundary": PolicyHandlers.put_boundary,
+    "Delete{}PermissionsBoundary": PolicyHandlers.delete_boundary,
 }

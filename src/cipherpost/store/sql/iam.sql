@@ -201,3 +201,8 @@ WHERE account_id = :account_id AND principal_arn = :principal_arn;
 -- name: access_keys_delete_for_principal
 -- Remove every access key of a principal (none left when DeleteUser runs; kept for roles' sessions).
 DELETE FROM access_keys WHERE account_id = :account_id AND principal_arn = :principal_arn;
+
+-- name: iam_entity_set_boundary
+-- Put/Delete{User,Role}PermissionsBoundary (NULL removes it).
+UPDATE iam_entities SET permissions_boundary = :permissions_boundary
+WHERE account_id = :account_id AND kind = :kind AND name_key = :name_key;
