@@ -24,6 +24,8 @@ from cipherpost.services import dispatch_table, providers
 from cipherpost.services.audit import AUDIT_DIRNAME, SIGNING_KEY_FILENAME, AuditSigner, AuditTrail, run_verify
 from cipherpost.services.authz import Authorizer
 from cipherpost.services.iam import IamPolicySource
+from cipherpost.services.sns import SnsProvider
+from cipherpost.services.sns.public import SnsPublicLinks
 
 log = logging.getLogger("cipherpost")
 
@@ -59,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--trusted-proxy", dest="trusted_proxies", action="append",
                        help="IP or CIDR whose X-Forwarded-For is believed (repeatable)")
     serve.add_argument("--log-level", help="debug, info, warning, error")
+    demo = commands.add_parser("demo", help="walk through the blog's encrypted fan-out scenario", add_help=False)
+    demo.add_argument("demo_args", nargs=argparse.REMAINDER, help="options of the demo (see cipherpost demo --help)")
     audit = commands.add_parser("audit", help="audit trail tools").add_subparsers(dest="audit_command", required=True)
     verify = audit.add_parser("verify", help="check every audit log and digest file (like validate-logs)")
     verify.add_argument("--data-dir", type=Path, help="data directory (default ./cipherpost-data)")
@@ -154,6 +158,7 @@ async def serve(settings: Settings, endpoint_policies: Mapping[str, Policy]) -> 
             max_body_bytes=settings.max_body_bytes,
             recorder=runtime.audit,
             trusted_proxies=settings.trusted_proxies,
+            public_routes=[SnsPublicLinks(item) for item in active if isinstance(item, SnsProvider)],
         )
         for provider in active:
             await provider.start()
@@ -181,6 +186,10 @@ def _run(coro: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "demo":
+        from cipherpost import demo  # noqa: PLC0415 - boto3 is needed only here
+
+        return demo.main(args.demo_args)
     flags = _flags(args) if args.command == "serve" else {"data_dir": args.data_dir}
     try:
         settings = load_settings(flags, config_file=getattr(args, "config", None))

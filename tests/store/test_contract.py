@@ -113,3 +113,30 @@ def test_unknown_query_name_is_a_programming_error(open_backend: Opener) -> None
         await store.close()
 
     run(scenario())
+
+
+def test_notify_reaches_listeners_of_its_channel_only(open_backend: Opener) -> None:
+    """notify/listen: a listener hears its channel's payloads in order, and stops when asked;
+    PostgreSQL delivers them through LISTEN/NOTIFY, SQLite within the process."""
+
+    async def scenario() -> None:
+        store = await open_backend()
+        heard: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        stop_a = await store.listen("contract_a", lambda payload: heard.put_nowait(("a", payload)))
+        await store.listen("contract_b", lambda payload: heard.put_nowait(("b", payload)))
+        await store.notify("contract_a", "one")
+        await store.notify("contract_b", "two")
+        await store.notify("contract_a", "three é")
+        got = [await asyncio.wait_for(heard.get(), 5) for _ in range(3)]
+        assert [item for item in got if item[0] == "a"] == [("a", "one"), ("a", "three é")]
+        assert ("b", "two") in got
+        await stop_a()
+        await store.notify("contract_a", "unheard")
+        await store.notify("contract_b", "last")
+        assert await asyncio.wait_for(heard.get(), 5) == ("b", "last")
+        assert heard.empty()
+        with pytest.raises(ValueError):
+            await store.notify("Bad Channel;", "x")
+        await store.close()
+
+    run(scenario())

@@ -53,6 +53,13 @@ class CallRecorder(Protocol):
     ) -> None: ...
 
 
+class PublicRoute(Protocol):
+    """An unauthenticated route (e.g. SNS's certificate and unsubscribe links): a response, or
+    None when the request is not for it."""
+
+    async def __call__(self, request: HttpRequest, request_id: str) -> HttpResponse | None: ...
+
+
 class ClientDisconnected(Exception):
     """The client went away before sending its whole request."""
 
@@ -169,12 +176,14 @@ class Gateway:
         max_body_bytes: int,
         recorder: CallRecorder | None = None,
         trusted_proxies: Sequence[str] = (),
+        public_routes: Sequence[PublicRoute] = (),
     ) -> None:
         self.region = region
         self.authenticator = authenticator
         self.handlers = handlers
         self.max_body_bytes = max_body_bytes
         self.recorder = recorder
+        self.public_routes = tuple(public_routes)
         self.trusted_proxies = tuple(ipaddress.ip_network(item, strict=False) for item in trusted_proxies)
 
     def for_listener(self, listener: Listener) -> ListenerApp:
@@ -193,6 +202,12 @@ class Gateway:
         try:
             body = await read_body(receive, self.max_body_bytes)
             request, signed = _requests(scope, body)
+            if self.public_routes and request.method == "GET":
+                for public in self.public_routes:
+                    answer = await public(request, request_id)
+                    if answer is not None:
+                        await _send(send, answer)
+                        return
             route = protocol.route(request, self.authenticator.signed_service(signed))
             response = await self._dispatch(listener, scope, request, signed, route, request_id)
         except ClientDisconnected:

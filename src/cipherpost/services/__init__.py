@@ -8,6 +8,7 @@ from cipherpost.services.base import Handler, NotImplementedOperation, Provider
 from cipherpost.services.cloudtrail import CloudTrailProvider
 from cipherpost.services.iam import IamProvider
 from cipherpost.services.kms import KmsProvider
+from cipherpost.services.sns import SnsProvider
 from cipherpost.services.sqs import SqsProvider
 from cipherpost.services.sts import StsProvider
 
@@ -16,12 +17,15 @@ __all__ = ["Handler", "NotImplementedOperation", "Provider", "dispatch_table", "
 
 def providers(runtime: Runtime, authz: Authorizer) -> list[Provider]:
     """Every service provider, wired to the runtime and the authorizer."""
+    kms = KmsProvider(runtime, authz)
+    sqs = SqsProvider(runtime, authz, kms=kms)
     return [
         StsProvider(runtime, authz),
         IamProvider(runtime, authz),
         CloudTrailProvider(runtime, authz),
-        KmsProvider(runtime, authz),
-        SqsProvider(runtime, authz),
+        kms,
+        sqs,
+        SnsProvider(runtime, authz, sqs=sqs, kms=kms),
     ]
 
 

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cipherpost.store.base import Row, Step, StepResult, Store, StoreClosed, StoreError, UniqueViolation
+from cipherpost.store.base import (
+    NotifyCallback,
+    Row,
+    Step,
+    StepResult,
+    Store,
+    StoreClosed,
+    StoreError,
+    UniqueViolation,
+    Unlisten,
+)
 from cipherpost.store.sqlite import SqliteStore
 
 __all__ = [
+    "NotifyCallback",
     "Row",
     "SqliteStore",
     "Step",
@@ -16,6 +27,7 @@ __all__ = [
     "StoreClosed",
     "StoreError",
     "UniqueViolation",
+    "Unlisten",
     "open_store",
 ]
 

@@ -8,11 +8,24 @@ fsync, and a write's coroutine returns only after its transaction is durable.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 Row = dict[str, Any]
+#: Receives one notification's payload, on the event loop (must not block; may schedule work).
+NotifyCallback = Callable[[str], None]
+#: Stops a :meth:`Store.listen`.
+Unlisten = Callable[[], Awaitable[None]]
+_CHANNEL: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def check_channel(channel: str) -> str:
+    """A notification channel name: lowercase letters, digits and ``_`` (a PostgreSQL identifier)."""
+    if not _CHANNEL.fullmatch(channel):
+        raise ValueError(f"invalid notification channel {channel!r}")
+    return channel
 
 
 class StoreError(Exception):
@@ -63,6 +76,21 @@ class Store(Protocol):
 
     async def write(self, steps: Sequence[Step]) -> list[StepResult]:
         """Run several write queries atomically: all are committed, or none (the error is raised)."""
+        ...
+
+    async def notify(self, channel: str, payload: str) -> None:
+        """Send ``payload`` (at most 7,900 bytes of text) to every listener of ``channel``, in
+        every process sharing this store (PostgreSQL: NOTIFY; SQLite: this process only).
+
+        Delivery is asynchronous and best effort: listeners hear it soon after, never before,
+        this call; a listener that was disconnected at that moment misses it. Use it to wake
+        or invalidate, never as the only copy of a fact.
+        """
+        ...
+
+    async def listen(self, channel: str, callback: NotifyCallback) -> Unlisten:
+        """Call ``callback(payload)`` on the event loop for each notification on ``channel``
+        (this process's own included); returns the coroutine function that stops it."""
         ...
 
     async def close(self) -> None:

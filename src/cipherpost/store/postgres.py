@@ -5,20 +5,36 @@ when the backend starts); a query that needs PostgreSQL-specific text (``FOR UPD
 LOCKED``) is overridden in ``sql/postgres/``. Each write is one transaction on a pooled
 connection; PostgreSQL itself batches the WAL flushes of concurrent commits, and a write's
 coroutine returns only after its COMMIT.
+
+Notifications (:meth:`PostgresStore.notify` / :meth:`PostgresStore.listen`) are NOTIFY and
+LISTEN: one dedicated connection, outside the pool, listens for this process; if it drops,
+it is re-opened (with its LISTENs) after a second, and notifications sent meanwhile are lost,
+as the Store protocol allows.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import asyncpg
 
 from cipherpost.store import sql
-from cipherpost.store.base import Row, Step, StepResult, StoreClosed, StoreError, UniqueViolation
+from cipherpost.store.base import (
+    NotifyCallback,
+    Row,
+    Step,
+    StepResult,
+    StoreClosed,
+    StoreError,
+    UniqueViolation,
+    Unlisten,
+    check_channel,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +42,7 @@ _TYPES = {"blob": "BYTEA", "int": "BIGINT"}
 # A `:name` placeholder, not a `::type` cast and not inside a string literal.
 _PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|(?<!:):([a-z_][a-z0-9_]*)")
 _MIGRATION_LOCK = 0x43_50_4D_47  # pg_advisory_xact_lock key: "CPMG"
+_RECONNECT_SECONDS: Final = 1.0
 
 
 def positional(query: str) -> tuple[str, tuple[str, ...]]:
@@ -54,16 +71,21 @@ class PostgresStore:
 
     backend = "postgres"
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, dsn: str | None = None) -> None:
         self._pool = pool
+        self._dsn = dsn
         self._queries = {name: positional(text) for name, text in sql.queries(self.backend).items()}
         self._closed = False
+        self._listeners: dict[str, list[NotifyCallback]] = {}
+        self._listen_conn: Any = None
+        self._listen_lock = asyncio.Lock()
+        self._reconnect: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, dsn: str, *, min_size: int = 2, max_size: int = 20) -> PostgresStore:
         """Connect, apply pending migrations (serialized across nodes by an advisory lock)."""
         pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
-        store = cls(pool)
+        store = cls(pool, dsn)
         try:
             await store._migrate()
         except BaseException:
@@ -125,10 +147,74 @@ class PostgresStore:
         (result,) = await self.write([Step(query, params)])
         return result
 
+    async def notify(self, channel: str, payload: str) -> None:
+        if self._closed:
+            raise StoreClosed("store is closed")
+        try:
+            await self._pool.execute("SELECT pg_notify($1, $2)", check_channel(channel), payload)
+        except asyncpg.PostgresError as exc:
+            raise _translate(exc) from exc
+
+    async def listen(self, channel: str, callback: NotifyCallback) -> Unlisten:
+        check_channel(channel)
+        async with self._listen_lock:
+            conn = await self._listening_connection()
+            callbacks = self._listeners.setdefault(channel, [])
+            if not callbacks:
+                await conn.add_listener(channel, self._dispatch)
+            callbacks.append(callback)
+
+        async def unlisten() -> None:
+            if callback in callbacks:
+                callbacks.remove(callback)
+
+        return unlisten
+
+    async def _listening_connection(self) -> Any:
+        if self._listen_conn is None or self._listen_conn.is_closed():
+            if self._dsn is None:
+                raise StoreError("this PostgreSQL store was opened without a DSN; it cannot LISTEN")
+            conn = await asyncpg.connect(self._dsn)
+            conn.add_termination_listener(self._lost)
+            for channel, callbacks in self._listeners.items():
+                if callbacks:
+                    await conn.add_listener(channel, self._dispatch)
+            self._listen_conn = conn
+        return self._listen_conn
+
+    def _dispatch(self, _conn: Any, _pid: int, channel: str, payload: str) -> None:
+        for callback in list(self._listeners.get(channel, ())):
+            try:
+                callback(payload)
+            except Exception:
+                log.exception("store: a listener of %s failed", channel)
+
+    def _lost(self, _conn: Any) -> None:
+        if not self._closed and self._reconnect is None:
+            log.warning("store: the LISTEN connection was lost; reconnecting")
+            self._reconnect = asyncio.get_running_loop().create_task(self._relisten())
+
+    async def _relisten(self) -> None:
+        try:
+            while not self._closed:
+                await asyncio.sleep(_RECONNECT_SECONDS)
+                try:
+                    async with self._listen_lock:
+                        await self._listening_connection()
+                    return
+                except (OSError, asyncpg.PostgresError, StoreError) as exc:
+                    log.warning("store: LISTEN reconnect failed (%s); retrying", exc)
+        finally:
+            self._reconnect = None
+
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        if self._reconnect is not None:
+            self._reconnect.cancel()
+        if self._listen_conn is not None and not self._listen_conn.is_closed():
+            await self._listen_conn.close()
         await self._pool.close()
 
 

@@ -24,7 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from cipherpost.store import sql
-from cipherpost.store.base import Row, Step, StepResult, StoreClosed, StoreError, UniqueViolation
+from cipherpost.store.base import (
+    NotifyCallback,
+    Row,
+    Step,
+    StepResult,
+    StoreClosed,
+    StoreError,
+    UniqueViolation,
+    Unlisten,
+    check_channel,
+)
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +160,7 @@ class SqliteStore:
         self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="cipherpost-sqlite-read")
         self._writer: _Writer | None = None
         self._closed = False
+        self._listeners: dict[str, list[NotifyCallback]] = {}
 
     @classmethod
     async def open(cls, path: Path) -> SqliteStore:
@@ -225,6 +236,24 @@ class SqliteStore:
     async def execute(self, query: str, /, **params: object) -> StepResult:
         (result,) = await self.write([Step(query, params)])
         return result
+
+    async def notify(self, channel: str, payload: str) -> None:
+        """In-process only: one SQLite file has one server process (see the Store protocol)."""
+        if self._closed:
+            raise StoreClosed("store is closed")
+        loop = asyncio.get_running_loop()
+        for callback in list(self._listeners.get(check_channel(channel), ())):
+            loop.call_soon(callback, payload)
+
+    async def listen(self, channel: str, callback: NotifyCallback) -> Unlisten:
+        callbacks = self._listeners.setdefault(check_channel(channel), [])
+        callbacks.append(callback)
+
+        async def unlisten() -> None:
+            if callback in callbacks:
+                callbacks.remove(callback)
+
+        return unlisten
 
     @property
     def commits(self) -> int:

@@ -7,7 +7,7 @@ state; then ``DryRun`` stops a request that would have succeeded.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Final
 
 from cipherpost.context import Caller, RequestContext
@@ -34,6 +34,14 @@ class KmsCore(Provider):
         super().__init__(runtime, authz)
         self.keys = KeyStore(runtime.store, runtime.keyring)
         self.installation_id = bytes.fromhex(runtime.installation_id)
+        #: Called with a key id when the key stops being usable (DisableKey, ScheduleKeyDeletion),
+        #: so SNS and SQS drop cached data keys at once (DataKeyCache.invalidate_key).
+        self.key_listeners: list[Callable[[str], Awaitable[None]]] = []
+
+    async def key_unusable(self, key_id: str) -> None:
+        """Tell every listener that ``key_id`` was disabled or scheduled for deletion."""
+        for listener in self.key_listeners:
+            await listener(key_id)
 
     async def resolve(
         self,

@@ -170,6 +170,8 @@ class KeyOps(KmsCore):
                 "kms_key_set_state", key_id=key.key_id, key_state=TRANSITIONS[operation_name],
                 deletion_at=deletion_at, pending_window_days=window, from_state=key.key_state)
             if result.rowcount:
+                if operation_name in ("DisableKey", "ScheduleKeyDeletion"):
+                    await self.key_unusable(key.key_id)
                 return key
             key = await self.keys.require(key.key_id)
             check_state(operation_name, key.key_state, key.arn)

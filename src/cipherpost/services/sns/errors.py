@@ -6,9 +6,10 @@ names the parameter, as AWS does: ``Invalid parameter: FilterPolicy: ...``.
 
 from __future__ import annotations
 
+from cipherpost.errors import AwsError
 from cipherpost.protocol.errors import InvalidParameter
 
-__all__ = ["InvalidFilterPolicy", "InvalidParameter", "filter_policy_error"]
+__all__ = ["InvalidFilterPolicy", "InvalidParameter", "filter_policy_error"]  # and the service errors below
 
 FILTER_POLICY_PREFIX = "Invalid parameter: FilterPolicy: "
 
@@ -20,3 +21,100 @@ class InvalidFilterPolicy(InvalidParameter):
 def filter_policy_error(detail: str) -> InvalidFilterPolicy:
     """An :class:`InvalidFilterPolicy` whose message is AWS's prefix followed by ``detail``."""
     return InvalidFilterPolicy(FILTER_POLICY_PREFIX + detail)
+
+
+# --- Service errors: the shape names of botocore's SNS model (the serializer writes their
+# Query codes: ``NotFoundException`` -> ``NotFound``, ``KMSDisabledException`` -> ``KMSDisabled``).
+
+
+class NotFound(AwsError):
+    """Indicates that the requested resource does not exist."""
+
+    code = "NotFoundException"
+    status = 404
+
+
+class ResourceNotFound(AwsError):
+    """Can't perform the action on the specified resource. Make sure that the resource exists."""
+
+    code = "ResourceNotFoundException"
+    status = 404
+
+
+class InvalidParameterValue(AwsError):
+    """Indicates that a request parameter does not comply with the associated constraints."""
+
+    code = "InvalidParameterValueException"
+    status = 400
+
+
+class TagLimitExceeded(AwsError):
+    """Can't add more than 50 tags to a topic."""
+
+    code = "TagLimitExceededException"
+    status = 400
+
+
+class KmsAccessDenied(AwsError):
+    """The ciphertext references a key that doesn't exist or that you don't have access to."""
+
+    code = "KMSAccessDeniedException"
+    status = 400
+
+
+class KmsDisabled(AwsError):
+    """The request was rejected because the specified Amazon Web Services KMS key isn't enabled."""
+
+    code = "KMSDisabledException"
+    status = 400
+
+
+class KmsInvalidState(AwsError):
+    """The request was rejected because the state of the specified resource isn't valid for this request."""
+
+    code = "KMSInvalidStateException"
+    status = 400
+
+
+class KmsNotFound(AwsError):
+    """The request was rejected because the specified entity or resource can't be found."""
+
+    code = "KMSNotFoundException"
+    status = 400
+
+
+class KmsThrottling(AwsError):
+    """The request was denied due to request throttling."""
+
+    code = "KMSThrottlingException"
+    status = 400
+
+
+class EmptyBatchRequest(AwsError):
+    """The batch request doesn't contain any entries."""
+
+    code = "EmptyBatchRequestException"
+
+
+class TooManyEntriesInBatchRequest(AwsError):
+    """The batch request contains more entries than permissible (more than 10)."""
+
+    code = "TooManyEntriesInBatchRequestException"
+
+
+class BatchEntryIdsNotDistinct(AwsError):
+    """Two or more batch entries in the request have the same Id."""
+
+    code = "BatchEntryIdsNotDistinctException"
+
+
+class InvalidBatchEntryId(AwsError):
+    """The Id of a batch entry in a batch request doesn't abide by the specification."""
+
+    code = "InvalidBatchEntryIdException"
+
+
+class BatchRequestTooLong(AwsError):
+    """The length of all the batch messages put together is more than the limit."""
+
+    code = "BatchRequestTooLongException"

@@ -13,7 +13,9 @@ from cipherpost.context import RequestContext
 from cipherpost.runtime import Runtime
 from cipherpost.services.authz import Authorizer
 from cipherpost.services.base import Params, Provider
+from cipherpost.services.sqs import broadcast
 from cipherpost.services.sqs.access import QueueAccess
+from cipherpost.services.sqs.broadcast import Broadcast
 from cipherpost.services.sqs.errors import (
     BatchEntryIdsNotDistinct,
     EmptyBatchRequest,
@@ -23,8 +25,9 @@ from cipherpost.services.sqs.errors import (
     TooManyEntriesInBatchRequest,
 )
 from cipherpost.services.sqs.messages import MessageStore
-from cipherpost.services.sqs.names import parse_queue_url
+from cipherpost.services.sqs.names import QueueRef, parse_queue_url
 from cipherpost.services.sqs.queues import Queue, QueueRegistry
+from cipherpost.services.sqs.sse import BodyCodec, KmsApi
 from cipherpost.services.sqs.waiters import QueueNotifier
 
 MAX_BATCH: Final = 10
@@ -93,15 +96,44 @@ class SqsCore(Provider):
 
     service = "sqs"
 
-    def __init__(self, runtime: Runtime, authz: Authorizer) -> None:
+    def __init__(self, runtime: Runtime, authz: Authorizer, *, kms: KmsApi | None = None) -> None:
+        """``kms``: the KMS provider, for SSE-KMS queues (without it their sends and receives fail)."""
         super().__init__(runtime, authz)
         self.region = runtime.settings.region
         self.queues = QueueRegistry(runtime.store, region=self.region, base_url=runtime.settings.base_url)
         self.messages = MessageStore(runtime.store)
         self.notifier = QueueNotifier()
         self.access = QueueAccess(authz)
+        self.codec = BodyCodec(runtime.store, runtime.keyring, kms)
+        self.broadcast = Broadcast(runtime.store, self._remote_event)
+        self.queues.on_change = self._queue_changed
+        if kms is not None:
+            kms.key_listeners.append(self._key_unusable)
         #: FIFO ReceiveRequestAttemptId -> (when, receipt token), per queue.
         self.attempts: dict[tuple[str, str], tuple[float, str]] = {}
+
+    def wake(self, queue_id: str) -> None:
+        """Messages may be available in ``queue_id``: wake long polls here and on other nodes."""
+        self.notifier.notify(queue_id)
+        self.broadcast.publish(broadcast.MESSAGES, queue_id)
+
+    def _queue_changed(self, ref: QueueRef) -> None:
+        self.broadcast.publish(broadcast.QUEUE, f"{ref.account_id}/{ref.queue_name}")
+
+    async def _key_unusable(self, key_id: str) -> None:
+        """KMS disabled a key or scheduled its deletion: its data keys stop working on every node."""
+        self.codec.invalidate_key(key_id)
+        await self.broadcast.publish_now(broadcast.KMS_KEY, key_id)
+
+    def _remote_event(self, kind: str, value: str) -> None:
+        """Another node's event (see :mod:`.broadcast`)."""
+        if kind == broadcast.MESSAGES:
+            self.notifier.notify(value)
+        elif kind == broadcast.QUEUE:
+            account_id, _, name = value.partition("/")
+            self.queues.invalidate(QueueRef(account_id, name))
+        elif kind == broadcast.KMS_KEY:
+            self.codec.invalidate_key(value)
 
     async def queue_for(self, ctx: RequestContext, params: Params, *, operation: str | None = None) -> Queue:
         """The queue ``QueueUrl`` names, once the caller is authorized for the operation on it.

@@ -21,6 +21,13 @@ __all__ = [
     "InvalidBatchEntryId",
     "InvalidMessageContents",
     "InvalidParameterValue",
+    "KmsAccessDenied",
+    "KmsDisabled",
+    "KmsInvalidKeyUsage",
+    "KmsInvalidState",
+    "KmsNotFound",
+    "KmsOptInRequired",
+    "KmsThrottled",
     "MessageNotInflight",
     "MissingParameter",
     "OverLimit",
@@ -142,3 +149,52 @@ class ResourceNotFoundException(AwsError):
     """One or more specified resources don't exist."""
 
     code = "ResourceNotFoundException"
+
+
+# --- SSE-KMS: what SQS answers when KMS refuses (shape names of botocore's SQS model; they
+# carry no ``error.code`` trait, so Query clients see the same codes). ---
+
+
+class KmsDisabled(AwsError):
+    """The request was denied because the specified KMS key isn't enabled."""
+
+    code = "KmsDisabled"
+
+
+class KmsInvalidState(AwsError):
+    """The request was rejected because the state of the specified KMS key isn't valid for
+    this request (it is pending deletion)."""
+
+    code = "KmsInvalidState"
+
+
+class KmsNotFound(AwsError):
+    """The request was rejected because the specified KMS key could not be found."""
+
+    code = "KmsNotFound"
+
+
+class KmsAccessDenied(AwsError):
+    """The caller doesn't have the required KMS access."""
+
+    code = "KmsAccessDenied"
+
+
+class KmsOptInRequired(AwsError):
+    """The request was rejected because the specified key policy isn't syntactically or
+    semantically correct."""
+
+    code = "KmsOptInRequired"
+
+
+class KmsThrottled(AwsError):
+    """Amazon Web Services KMS throttled the request."""
+
+    code = "KmsThrottled"
+
+
+class KmsInvalidKeyUsage(AwsError):
+    """The request was rejected because the KMS key cannot be used for this operation
+    (its KeyUsage or KeySpec does not allow symmetric encryption)."""
+
+    code = "KmsInvalidKeyUsage"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Final
 
-from cipherpost.context import RequestContext
+from cipherpost.context import Caller, RequestContext
 from cipherpost.errors import AwsError
 from cipherpost.services.base import Params, Result, operation
 from cipherpost.services.sqs import contents, fifo
@@ -58,21 +59,30 @@ class MessageOperations(SqsCore):
         contents.check_size(size, queue.maximum_message_size)
         return NewMessage(body, attributes, system, delay, sender_id, group_id, dedup_id), size
 
-    async def send(self, queue: Queue, batch: list[NewMessage]) -> list[Sent]:
-        """Store messages (committed before this returns) and wake long polls."""
+    async def send(self, ctx: RequestContext, queue: Queue, batch: list[NewMessage],
+                   sender: Caller | None = None) -> list[Sent]:
+        """Seal bodies as the queue's SSE setting says, store the messages (committed before
+        this returns) and wake long polls.
+
+        ``sender`` (default: the caller) is the principal KMS authorizes for SSE-KMS.
+        """
+        who = sender or ctx.caller
+        sealed = [await self.codec.seal(ctx, queue, message.body, who) for message in batch]
+        batch = [replace(message, stored_body=item.body, body_encoding=item.encoding, sealed_arn=item.sealed_arn)
+                 for message, item in zip(batch, sealed, strict=True)]
         sent = await self.messages.send(queue, batch, now_ms())
         if any(item is None for item in sent):
             self.queues.invalidate(queue.ref)
             raise QueueDoesNotExist("The specified queue does not exist.")
         if any(message.delay_seconds == 0 for message in batch):
-            self.notifier.notify(queue.queue_id)
+            self.wake(queue.queue_id)
         return [item for item in sent if item is not None]
 
     @operation("SendMessage")
     async def send_message(self, ctx: RequestContext, params: Params) -> Result:
         queue = await self.queue_for(ctx, params)
         message, _ = self.new_message(queue, params, ctx.caller.principal_id)
-        (sent,) = await self.send(queue, [message])
+        (sent,) = await self.send(ctx, queue, [message])
         return _sent_result(sent)
 
     @operation("SendMessageBatch")
@@ -93,7 +103,7 @@ class MessageOperations(SqsCore):
         if total > queue.maximum_message_size:
             raise BatchRequestTooLong(f"Batch requests cannot be longer than {queue.maximum_message_size} bytes. "
                                       f"You have sent {total} bytes.")
-        sent = await self.send(queue, [message for _, message in good]) if good else []
+        sent = await self.send(ctx, queue, [message for _, message in good]) if good else []
         successful = [{"Id": entry_id, **_sent_result(item)} for (entry_id, _), item in zip(good, sent, strict=True)]
         return {"Successful": successful, "Failed": failed}
 
@@ -109,10 +119,22 @@ class MessageOperations(SqsCore):
         token, rows = await self._receive_waiting(queue, count, visibility, wait, attempt)
         if not rows:
             return {}
+        bodies = await self._open_bodies(ctx, queue, token, rows)
         system = system_names(params.get("AttributeNames"), params.get("MessageSystemAttributeNames"))
         names = params.get("MessageAttributeNames")
-        return {"Messages": [render_message(row, queue_id=queue.queue_id, token=token, fifo=queue.fifo,
-                                            system=system, attribute_names=names) for row in rows]}
+        return {"Messages": [render_message(row, body, queue_id=queue.queue_id, token=token, fifo=queue.fifo,
+                                            system=system, attribute_names=names)
+                             for row, body in zip(rows, bodies, strict=True)]}
+
+    async def _open_bodies(self, ctx: RequestContext, queue: Queue, token: str, rows: list[Row]) -> list[str]:
+        """The bodies as text, decrypted for the caller; if KMS refuses, the messages are
+        put back (visible, that receive uncounted) and the KMS error is raised."""
+        try:
+            return [await self.codec.open(ctx, queue, row) for row in rows]
+        except AwsError:
+            await self.messages.release(queue, token, now_ms())
+            self.wake(queue.queue_id)
+            raise
 
     async def _receive_waiting(self, queue: Queue, count: int, visibility: int, wait: int,
                                attempt: str | None) -> tuple[str, list[Row]]:
@@ -165,7 +187,7 @@ class MessageOperations(SqsCore):
             moved = await self.messages.move(queue, target, ids, now, min_receive_count=policy.max_receive_count,
                                              dead_letter_source_arn=queue.arn)
             if moved:
-                self.notifier.notify(target.queue_id)
+                self.wake(target.queue_id)
             if len(ids) < 100:
                 return policy.max_receive_count
 
@@ -251,7 +273,7 @@ class MessageOperations(SqsCore):
         now = now_ms()
         if await self.messages.change_visibility(queue, receipt, int(timeout), now):
             if timeout == 0:
-                self.notifier.notify(queue.queue_id)
+                self.wake(queue.queue_id)
             return
         state = await self.messages.state(queue, receipt.message_id)
         if state is None:

@@ -22,7 +22,7 @@ from cipherpost.services.sqs.md5 import md5_of_attributes, md5_of_body
 from cipherpost.services.sqs.queues import Queue
 from cipherpost.store import Row, Step, Store
 
-#: How a stored body's bytes are to be read. SSE adds its own encodings.
+#: How a stored body's bytes are to be read (SSE's encodings are in :mod:`.sse`).
 PLAINTEXT: Final = "utf-8"
 #: "Exactly-once processing in Amazon SQS": FIFO deduplication interval.
 DEDUP_INTERVAL_MS: Final = 5 * 60 * 1000
@@ -41,6 +41,11 @@ class NewMessage:
     sender_id: str
     group_id: str | None = None
     dedup_id: str | None = None
+    stored_body: bytes | None = None
+    """The body as stored (SSE: sealed); None stores ``body`` as plaintext UTF-8."""
+    body_encoding: str = PLAINTEXT
+    sealed_arn: str | None = None
+    """The queue ARN a sealed body is bound to (it travels with the body to a dead-letter queue)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,14 +116,6 @@ def load_attributes(text: str | None) -> Attributes:
     return out
 
 
-def body_of(row: Row) -> str:
-    """A stored message's body as text (plaintext encoding only, until SSE)."""
-    if row["body_encoding"] != PLAINTEXT:
-        raise ValueError(f"cannot read a body stored as {row['body_encoding']!r}")
-    data = row["body"]
-    return bytes(data).decode("utf-8")
-
-
 def dedup_key(queue: Queue, group_id: str | None, dedup_id: str) -> str:
     """The key a deduplication id is unique under (DeduplicationScope: queue or messageGroup)."""
     # Length-prefixed, so no pair of (group, id) collides; no NUL (PostgreSQL TEXT refuses it).
@@ -132,9 +129,13 @@ class MessageStore:
         self.store = store
 
     def _insert_params(self, queue: Queue, message: NewMessage, message_id: str, now: int) -> dict[str, object]:
+        plaintext = message.stored_body is None
         return {
-            "queue_id": queue.queue_id, "message_id": message_id, "body": message.body.encode("utf-8"),
-            "body_encoding": PLAINTEXT, "md5_body": md5_of_body(message.body),
+            "queue_id": queue.queue_id, "message_id": message_id,
+            "body": message.body.encode("utf-8") if message.stored_body is None else message.stored_body,
+            "body_encoding": message.body_encoding, "sealed_arn": message.sealed_arn,
+            # A sealed body's MD5 is not stored: it would confirm guesses at the plaintext.
+            "md5_body": md5_of_body(message.body) if plaintext else "",
             "message_attributes": _dump_attributes(message.message_attributes),
             "md5_message_attributes": md5_of_attributes(message.message_attributes),
             "system_attributes": _dump_attributes(message.system_attributes),
@@ -154,18 +155,18 @@ class MessageStore:
 
     async def send(self, queue: Queue, messages: Sequence[NewMessage], now: int) -> list[Sent | None]:
         """Store messages in one atomic write; None for a message whose queue vanished meanwhile."""
-        plans: list[tuple[dict[str, object], int, int]] = []
+        plans: list[tuple[dict[str, object], str, int, int]] = []
         steps: list[Step] = []
         for message in messages:
             params = self._insert_params(queue, message, str(uuid.uuid4()), now)
             start = len(steps)
             steps += self._steps(queue, message, params, now)
-            plans.append((params, start, len(steps)))
+            plans.append((params, md5_of_body(message.body), start, len(steps)))
         results = await self.store.write(steps)
-        return [self._sent(params, results[start:end]) for params, start, end in plans]
+        return [self._sent(params, md5, results[start:end]) for params, md5, start, end in plans]
 
     @staticmethod
-    def _sent(params: Mapping[str, Any], results: Sequence[Any]) -> Sent | None:
+    def _sent(params: Mapping[str, Any], md5_body: str, results: Sequence[Any]) -> Sent | None:
         insert = results[1] if len(results) == 2 else results[3]
         message_id = str(params["message_id"])
         if insert.rows:
@@ -176,7 +177,7 @@ class MessageStore:
         else:
             return None
         fifo = "dedup_key" in params
-        return Sent(message_id, str(params["md5_body"]), params["md5_message_attributes"],
+        return Sent(message_id, md5_body, params["md5_message_attributes"],
                     params["md5_system_attributes"], sequence_number(seq) if fifo else None)
 
     async def receive(self, queue: Queue, *, n: int, visibility_timeout: int, now: int,
@@ -189,6 +190,10 @@ class MessageStore:
             Step("sqs_receive", params)]
         result = (await self.store.write(steps))[-1]
         return token, sorted(result.rows, key=lambda row: int(row["seq"]))
+
+    async def release(self, queue: Queue, token: str, now: int) -> None:
+        """Make the messages one receive took visible again, uncounted (the receive failed)."""
+        await self.store.execute("sqs_messages_release", queue_id=queue.queue_id, token=token, now=now)
 
     async def received_under(self, queue: Queue, token: str, now: int) -> list[Row]:
         """Messages still in flight under the receive ``token`` (ReceiveRequestAttemptId retries)."""

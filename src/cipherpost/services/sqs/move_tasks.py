@@ -191,5 +191,5 @@ class MoveTaskOperations(SqsCore):
                 return f"The destination queue {arn} does not exist.", count
             count += await self.messages.move(source, target_queue, ids, now_ms(), min_receive_count=0,
                                               dead_letter_source_arn=None)
-            self.notifier.notify(target_queue.queue_id)
+            self.wake(target_queue.queue_id)
         return None, count

@@ -40,6 +40,7 @@ class SqsProvider(QueueOperations, MessageOperations, AdminOperations, MoveTaskO
     _sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        await self.broadcast.start()
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="sqs-sweeper")
         await self.resume_move_tasks()
 
@@ -50,6 +51,7 @@ class SqsProvider(QueueOperations, MessageOperations, AdminOperations, MoveTaskO
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
+        await self.broadcast.stop()
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -106,5 +108,5 @@ class SqsProvider(QueueOperations, MessageOperations, AdminOperations, MoveTaskO
         group_id, dedup_id = fifo.message_ids(queue, {k: v for k, v in params.items() if v is not None}, checked)
         contents.check_size(contents.message_size(checked, attributes), queue.maximum_message_size)
         message = NewMessage(checked, attributes, {}, queue.delay_seconds, service_principal, group_id, dedup_id)
-        (sent,) = await self.send(queue, [message])
+        (sent,) = await self.send(ctx, queue, [message], sender=caller)
         return sent.message_id

@@ -136,7 +136,7 @@ class QueueOperations(SqsCore):
     async def delete_queue(self, ctx: RequestContext, params: Params) -> Result:
         queue = await self.queue_for(ctx, params)
         await self.queues.delete(queue)
-        self.notifier.notify(queue.queue_id)
+        self.wake(queue.queue_id)
         return {}
 
     @operation("GetQueueAttributes")
@@ -185,7 +185,7 @@ class QueueOperations(SqsCore):
             raise PurgeQueueInProgress(f"Only one PurgeQueue operation on {queue.ref.queue_name} is allowed every "
                                        f"60 seconds.")
         await self.messages.purge(queue, now)
-        self.queues.invalidate(queue.ref)
+        self.queues.changed(queue.ref)
         return {}
 
     @operation("TagQueue")

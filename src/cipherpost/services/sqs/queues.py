@@ -1,8 +1,8 @@
 """Queue records: the store rows of queues, a small read cache, and their typed view.
 
 The cache saves a store read per message operation; every change made here invalidates
-it, and entries expire after a few seconds so several nodes sharing one database (the
-PostgreSQL deployment) see each other's changes soon.
+it, here and (through ``on_change``: see :mod:`.broadcast`) on every other node sharing the
+database; entries also expire after a few seconds, in case a notification is lost.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Final
@@ -111,6 +111,8 @@ class QueueRegistry:
         self.region = region
         self.base_url = base_url
         self._cache: dict[QueueRef, tuple[float, Queue | None]] = {}
+        #: Called after every change this registry makes (other nodes must forget the queue).
+        self.on_change: Callable[[QueueRef], None] | None = None
 
     def _queue(self, row: Row) -> Queue:
         ref = QueueRef(str(row["account_id"]), str(row["queue_name"]))
@@ -127,7 +129,14 @@ class QueueRegistry:
         )
 
     def invalidate(self, ref: QueueRef) -> None:
+        """Forget the cached record of ``ref`` (here only)."""
         self._cache.pop(ref, None)
+
+    def changed(self, ref: QueueRef) -> None:
+        """The record of ``ref`` changed: forget it here and tell ``on_change``."""
+        self._cache.pop(ref, None)
+        if self.on_change is not None:
+            self.on_change(ref)
 
     async def get(self, ref: QueueRef, *, fresh: bool = False) -> Queue | None:
         """The queue ``ref`` names, or None."""
@@ -157,7 +166,7 @@ class QueueRegistry:
             "sqs_queue_insert", queue_id=uuid.uuid4().hex, account_id=ref.account_id, queue_name=ref.queue_name,
             attributes=json.dumps(dict(attributes), sort_keys=True), tags=json.dumps(dict(tags), sort_keys=True),
             created_at_s=int(time.time()), dead_letter_target=dead_letter_target)
-        self.invalidate(ref)
+        self.changed(ref)
 
     async def set_attributes(self, queue: Queue, attributes: Mapping[str, str]) -> None:
         redrive = parse_redrive_policy(attributes["RedrivePolicy"]) if attributes.get("RedrivePolicy") else None
@@ -165,12 +174,12 @@ class QueueRegistry:
             "sqs_queue_set_attributes", queue_id=queue.queue_id,
             attributes=json.dumps(dict(attributes), sort_keys=True), modified_at_s=int(time.time()),
             dead_letter_target=redrive.dead_letter_target_arn if redrive else None)
-        self.invalidate(queue.ref)
+        self.changed(queue.ref)
 
     async def set_tags(self, queue: Queue, tags: Mapping[str, str]) -> None:
         await self.store.execute("sqs_queue_set_tags", queue_id=queue.queue_id,
                                  tags=json.dumps(dict(tags), sort_keys=True))
-        self.invalidate(queue.ref)
+        self.changed(queue.ref)
 
     async def delete(self, queue: Queue) -> None:
         """Delete the queue and its messages at once (AWS may take up to 60 s; we need not)."""
@@ -182,7 +191,7 @@ class QueueRegistry:
             Step("sqs_deleted_put", {"account_id": queue.ref.account_id, "queue_name": queue.ref.queue_name,
                                      "deleted_at": now_ms()}),
         ])
-        self.invalidate(queue.ref)
+        self.changed(queue.ref)
 
     async def deleted_at(self, ref: QueueRef) -> int | None:
         """When a queue of this name was last deleted (epoch ms), if it was."""

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from cipherpost.services.sqs.contents import Attributes
-from cipherpost.services.sqs.md5 import md5_of_attributes
-from cipherpost.services.sqs.messages import body_of, encode_receipt, load_attributes, sequence_number
+from cipherpost.services.sqs.md5 import md5_of_attributes, md5_of_body
+from cipherpost.services.sqs.messages import encode_receipt, load_attributes, sequence_number
 from cipherpost.store import Row
 
 SYSTEM_NAMES: Final = (
@@ -67,14 +67,14 @@ def _system_values(row: Row, fifo: bool) -> dict[str, str | None]:
     }
 
 
-def render_message(row: Row, *, queue_id: str, token: str, fifo: bool, system: frozenset[str],
+def render_message(row: Row, body: str, *, queue_id: str, token: str, fifo: bool, system: frozenset[str],
                    attribute_names: Iterable[str] | None) -> dict[str, Any]:
-    """One ``Message`` of the ReceiveMessage output."""
+    """One ``Message`` of the ReceiveMessage output; ``body`` is the row's body as text (decrypted)."""
     message: dict[str, Any] = {
         "MessageId": row["message_id"],
         "ReceiptHandle": encode_receipt(queue_id, str(row["message_id"]), token),
-        "MD5OfBody": row["md5_body"],
-        "Body": body_of(row),
+        "MD5OfBody": row["md5_body"] or md5_of_body(body),
+        "Body": body,
     }
     if system:
         values = _system_values(row, fifo)

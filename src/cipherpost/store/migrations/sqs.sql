@@ -1,7 +1,8 @@
 -- SQS schema (component "sqs"). Times are epoch milliseconds unless named *_at_s.
 -- A message body is stored as `body` bytes with `body_encoding` saying how to read them
--- ('utf-8' today; SSE writes ciphertext with its own encoding), and the MD5 digests are
--- computed over the plaintext at send time and stored, so they never need the plaintext again.
+-- ('utf-8', or an SSE envelope: services/sqs/sse.py), and the MD5 digests are computed over
+-- the plaintext at send time and stored (a sealed body's MD5 is not: it is recomputed after
+-- decryption, so the store holds nothing derived from an encrypted body's plaintext).
 
 -- version: 1
 CREATE TABLE sqs_queues (
@@ -70,3 +71,8 @@ CREATE TABLE sqs_move_tasks (
     started_at        {int} NOT NULL
 );
 CREATE INDEX sqs_move_tasks_by_source ON sqs_move_tasks (source_arn, started_at);
+
+-- version: 2
+-- SSE: the queue ARN a sealed body is bound to (AAD and KMS encryption context); it stays
+-- with the body when a dead-letter move or a move task copies it to another queue.
+ALTER TABLE sqs_messages ADD COLUMN sealed_arn TEXT;

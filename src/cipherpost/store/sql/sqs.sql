@@ -80,10 +80,10 @@ UPDATE sqs_queues SET last_seq = last_seq + 1 WHERE queue_id = :queue_id;
 -- Store a sent message under the sequence number just taken; no row if the queue is gone.
 INSERT INTO sqs_messages (queue_id, message_id, seq, body, body_encoding, md5_body, message_attributes,
                           md5_message_attributes, system_attributes, md5_system_attributes, sender_id, sent_at,
-                          visible_at, receive_count, group_id, dedup_id, dead_letter_source_arn)
+                          visible_at, receive_count, group_id, dedup_id, dead_letter_source_arn, sealed_arn)
 SELECT queue_id, :message_id, last_seq, :body, :body_encoding, :md5_body, :message_attributes,
        :md5_message_attributes, :system_attributes, :md5_system_attributes, :sender_id, :sent_at,
-       :visible_at, 0, :group_id, :dedup_id, :dead_letter_source_arn
+       :visible_at, 0, :group_id, :dedup_id, :dead_letter_source_arn, :sealed_arn
 FROM sqs_queues WHERE queue_id = :queue_id
 RETURNING seq;
 
@@ -108,10 +108,10 @@ WHERE queue_id = :queue_id AND EXISTS (
 -- FIFO: store the message only if it won its deduplication id.
 INSERT INTO sqs_messages (queue_id, message_id, seq, body, body_encoding, md5_body, message_attributes,
                           md5_message_attributes, system_attributes, md5_system_attributes, sender_id, sent_at,
-                          visible_at, receive_count, group_id, dedup_id, dead_letter_source_arn)
+                          visible_at, receive_count, group_id, dedup_id, dead_letter_source_arn, sealed_arn)
 SELECT q.queue_id, :message_id, q.last_seq, :body, :body_encoding, :md5_body, :message_attributes,
        :md5_message_attributes, :system_attributes, :md5_system_attributes, :sender_id, :sent_at,
-       :visible_at, 0, :group_id, :dedup_id, :dead_letter_source_arn
+       :visible_at, 0, :group_id, :dedup_id, :dead_letter_source_arn, :sealed_arn
 FROM sqs_queues q WHERE q.queue_id = :queue_id AND EXISTS (
     SELECT 1 FROM sqs_dedup d WHERE d.queue_id = :queue_id AND d.dedup_key = :dedup_key
                                 AND d.message_id = :message_id)
@@ -136,28 +136,31 @@ SELECT queue_id FROM sqs_queues WHERE queue_id = :queue_id;
 
 -- name: sqs_receive
 -- Standard queue: take up to :n visible, unexpired messages (oldest first) in flight until :visible_until.
+-- `+visible_at` keeps SQLite off the visibility index: the inner SELECT walks (queue_id, seq) in order
+-- and stops after :n, the outer UPDATE finds its rows by primary key; neither scans every visible
+-- message of a deep queue on each receive.
 -- The outer `visible_at <= :now` matters on PostgreSQL: a row another receive took meanwhile
 -- fails the re-check and is not delivered twice.
 UPDATE sqs_messages
 SET visible_at = :visible_until, receive_count = receive_count + 1,
     first_received_at = COALESCE(first_received_at, :now), receipt_token = :token
-WHERE queue_id = :queue_id AND visible_at <= :now AND message_id IN (
+WHERE queue_id = :queue_id AND +visible_at <= :now AND message_id IN (
     SELECT message_id FROM sqs_messages
-    WHERE queue_id = :queue_id AND visible_at <= :now AND sent_at > :expired_before
+    WHERE queue_id = :queue_id AND +visible_at <= :now AND sent_at > :expired_before
       AND receive_count < :max_receive_count
     ORDER BY seq LIMIT :n)
 RETURNING message_id, seq, body, body_encoding, md5_body, message_attributes, md5_message_attributes,
           system_attributes, md5_system_attributes, sender_id, sent_at, receive_count, first_received_at,
-          group_id, dedup_id, dead_letter_source_arn;
+          group_id, dedup_id, dead_letter_source_arn, sealed_arn;
 
 -- name: sqs_receive_fifo
 -- FIFO queue: as sqs_receive, skipping every message group that has a message in flight.
 UPDATE sqs_messages
 SET visible_at = :visible_until, receive_count = receive_count + 1,
     first_received_at = COALESCE(first_received_at, :now), receipt_token = :token
-WHERE queue_id = :queue_id AND visible_at <= :now AND message_id IN (
+WHERE queue_id = :queue_id AND +visible_at <= :now AND message_id IN (
     SELECT m.message_id FROM sqs_messages m
-    WHERE m.queue_id = :queue_id AND m.visible_at <= :now AND m.sent_at > :expired_before
+    WHERE m.queue_id = :queue_id AND +m.visible_at <= :now AND m.sent_at > :expired_before
       AND m.receive_count < :max_receive_count
       AND NOT EXISTS (
           SELECT 1 FROM sqs_messages f
@@ -166,15 +169,21 @@ WHERE queue_id = :queue_id AND visible_at <= :now AND message_id IN (
     ORDER BY m.seq LIMIT :n)
 RETURNING message_id, seq, body, body_encoding, md5_body, message_attributes, md5_message_attributes,
           system_attributes, md5_system_attributes, sender_id, sent_at, receive_count, first_received_at,
-          group_id, dedup_id, dead_letter_source_arn;
+          group_id, dedup_id, dead_letter_source_arn, sealed_arn;
 
 -- name: sqs_messages_by_token
 -- The messages one receive took (ReceiveRequestAttemptId retries), still in flight under that receive.
 SELECT message_id, seq, body, body_encoding, md5_body, message_attributes, md5_message_attributes,
        system_attributes, md5_system_attributes, sender_id, sent_at, receive_count, first_received_at,
-       group_id, dedup_id, dead_letter_source_arn
+       group_id, dedup_id, dead_letter_source_arn, sealed_arn
 FROM sqs_messages WHERE queue_id = :queue_id AND receipt_token = :token AND visible_at > :now
 ORDER BY seq;
+
+-- name: sqs_messages_release
+-- Undo a receive that failed after taking its messages (SSE: KMS refused the receiver):
+-- visible again, and that receive not counted.
+UPDATE sqs_messages SET visible_at = :now, receive_count = receive_count - 1, receipt_token = NULL
+WHERE queue_id = :queue_id AND receipt_token = :token AND receive_count > 0;
 
 -- name: sqs_redrive_candidates
 -- Visible messages that reached maxReceiveCount: they move to the dead-letter queue.
@@ -186,10 +195,11 @@ ORDER BY seq LIMIT :n;
 -- Copy a message into another queue under its next sequence number (dead-letter move, move task).
 INSERT INTO sqs_messages (queue_id, message_id, seq, body, body_encoding, md5_body, message_attributes,
                           md5_message_attributes, system_attributes, md5_system_attributes, sender_id, sent_at,
-                          visible_at, receive_count, group_id, dedup_id, dead_letter_source_arn)
+                          visible_at, receive_count, group_id, dedup_id, dead_letter_source_arn, sealed_arn)
 SELECT :target_queue_id, m.message_id, (SELECT last_seq FROM sqs_queues WHERE queue_id = :target_queue_id),
        m.body, m.body_encoding, m.md5_body, m.message_attributes, m.md5_message_attributes, m.system_attributes,
-       m.md5_system_attributes, m.sender_id, m.sent_at, :now, 0, m.group_id, m.dedup_id, :dead_letter_source_arn
+       m.md5_system_attributes, m.sender_id, m.sent_at, :now, 0, m.group_id, m.dedup_id, :dead_letter_source_arn,
+       m.sealed_arn
 FROM sqs_messages m
 WHERE m.queue_id = :queue_id AND m.message_id = :message_id AND m.visible_at <= :now
   AND m.receive_count >= :min_receive_count

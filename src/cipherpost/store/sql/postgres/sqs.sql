@@ -22,4 +22,4 @@ FROM picked
 WHERE m.queue_id = :queue_id AND m.message_id = picked.message_id AND m.visible_at <= :now
 RETURNING m.message_id, m.seq, m.body, m.body_encoding, m.md5_body, m.message_attributes, m.md5_message_attributes,
           m.system_attributes, m.md5_system_attributes, m.sender_id, m.sent_at, m.receive_count,
-          m.first_received_at, m.group_id, m.dedup_id, m.dead_letter_source_arn;
+          m.first_received_at, m.group_id, m.dedup_id, m.dead_letter_source_arn, m.sealed_arn;

@@ -1,0 +1,183 @@
+"""What every group of SNS handlers shares: the SQS and KMS providers it calls, topic and
+subscription lookups, authorization against topic policies, and internal request contexts."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import datetime as dt
+import os
+import uuid
+from collections.abc import Mapping
+from typing import Any, Final
+
+from cipherpost.config import Listener
+from cipherpost.context import Caller, RequestContext, TlsInfo
+from cipherpost.errors import AwsError
+from cipherpost.runtime import Runtime
+from cipherpost.services.authz import Authorizer
+from cipherpost.services.base import Provider
+from cipherpost.services.kms import KmsProvider
+from cipherpost.services.sns.errors import InvalidParameter, NotFound
+from cipherpost.services.sns.signing import SigningKey
+from cipherpost.services.sns.sse import TopicEncryption
+from cipherpost.services.sns.subscriptions import Subscription
+from cipherpost.services.sns.topics import Topic, parse_topic_arn
+from cipherpost.services.sqs import SqsProvider
+
+SERVICE_PRINCIPAL: Final = "sns.amazonaws.com"
+SIGNING_KEY_FILE: Final = "sns-signing-key"
+_INTERNAL_LISTENER: Final = Listener("internal", "sns-delivery", 0)
+
+
+def now_ms() -> int:
+    return int(dt.datetime.now(dt.UTC).timestamp() * 1000)
+
+
+def encode_token(after: str) -> str:
+    """An opaque NextToken continuing after ``after``."""
+    return base64.urlsafe_b64encode(after.encode()).decode()
+
+
+def decode_token(token: str | None) -> str:
+    """What a NextToken continues after.
+
+    :raises InvalidParameter: not a token we issued.
+    """
+    if not token:
+        return ""
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode()
+    except (ValueError, binascii.Error, UnicodeError):
+        raise InvalidParameter("Invalid parameter: NextToken") from None
+
+
+class SnsCore(Provider):
+    """State and helpers shared by the SNS handler groups."""
+
+    service = "sns"
+
+    def __init__(self, runtime: Runtime, authz: Authorizer, *, sqs: SqsProvider, kms: KmsProvider) -> None:
+        super().__init__(runtime, authz)
+        self.sqs = sqs
+        self.kms = kms
+        self.region = runtime.settings.region
+        self.base_url = runtime.settings.base_url
+        self.store = runtime.store
+        self.encryption = TopicEncryption(kms, self.region)
+        self.wake = asyncio.Event()
+        self._signing_key: SigningKey | None = None
+        self._signing_lock = asyncio.Lock()
+
+    # --- identities and contexts ---------------------------------------------------------
+
+    def service_context(self, account_id: str, operation: str) -> RequestContext:
+        """A request context for SNS acting as ``sns.amazonaws.com`` (deliveries)."""
+        return RequestContext(
+            request_id=str(uuid.uuid4()), received_at=dt.datetime.now(dt.UTC), region=self.region, service="sns",
+            operation=operation, caller=Caller.for_service(SERVICE_PRINCIPAL, account_id),
+            listener=_INTERNAL_LISTENER, source_ip=None, tls=TlsInfo("TLSv1.3"), invoked_by=None)
+
+    async def signing_key(self) -> SigningKey:
+        """The installation's signing key, loaded (or created) once, off the event loop."""
+        if self._signing_key is None:
+            async with self._signing_lock:
+                if self._signing_key is None:
+                    host = _host_of(self.base_url)
+                    self._signing_key = await asyncio.to_thread(
+                        SigningKey.load_or_create, self.runtime.settings.data_dir / SIGNING_KEY_FILE,
+                        self.runtime.keyring, subject_host=host)
+        return self._signing_key
+
+    async def certificate_pem(self) -> bytes:
+        """The PEM certificate served at every ``SigningCertURL``."""
+        return (await self.signing_key()).cert_pem
+
+    def signing_cert_url(self) -> str:
+        return f"{self.base_url}/SimpleNotificationService-{self.runtime.installation_id}.pem"
+
+    # --- topics ----------------------------------------------------------------------------
+
+    async def find_topic(self, arn: str) -> Topic | None:
+        row = await self.store.fetch_one("sns_topic_get", topic_arn=arn)
+        return Topic.from_row(row) if row else None
+
+    async def topic_for(self, ctx: RequestContext, arn: object, action: str, *, parameter: str = "TopicArn") -> Topic:
+        """The topic ``arn`` names, once the caller may perform ``sns:<action>`` on it.
+
+        :raises InvalidParameter: not a topic ARN. :raises NotFound: no such topic.
+        :raises AuthorizationError: the policies do not allow the caller.
+        """
+        if not arn or parse_topic_arn(str(arn)) is None:
+            raise InvalidParameter(f"Invalid parameter: {parameter}")
+        topic = await self.find_topic(str(arn))
+        if topic is None or parse_topic_arn(topic.arn) is None:
+            raise NotFound("Topic does not exist")
+        await self.authorize_topic(ctx, topic, action)
+        return topic
+
+    async def authorize_topic(self, ctx: RequestContext, topic: Topic, action: str) -> None:
+        decision = await self.authz.decide(ctx, f"sns:{action}", topic.arn, resource_policy=topic.policy,
+                                           resource_account=topic.account_id)
+        self.authz.enforce(ctx, decision)
+
+    async def authorize_account(self, ctx: RequestContext, action: str, resource: str) -> None:
+        """An action on the caller's own account (CreateTopic, ListTopics, ListSubscriptions)."""
+        decision = await self.authz.decide(ctx, f"sns:{action}", resource, resource_account=ctx.caller.account_id)
+        self.authz.enforce(ctx, decision)
+
+    # --- subscriptions ---------------------------------------------------------------------
+
+    async def find_subscription(self, arn: str) -> Subscription | None:
+        row = await self.store.fetch_one("sns_subscription_get", subscription_arn=arn)
+        return Subscription.from_row(row) if row else None
+
+    async def subscription_for(self, ctx: RequestContext, arn: object, action: str) -> tuple[Subscription, Topic]:
+        """The subscription ``arn`` names and its topic, for its owner or the topic's.
+
+        :raises InvalidParameter, NotFound, AuthorizationError.
+        """
+        text = str(arn or "")
+        if parse_topic_arn(text.rpartition(":")[0]) is None:
+            raise InvalidParameter("Invalid parameter: SubscriptionArn")
+        subscription = await self.find_subscription(text)
+        if subscription is None:
+            raise NotFound("Subscription does not exist")
+        topic = await self.find_topic(subscription.topic_arn)
+        if topic is None:
+            raise NotFound("Subscription does not exist")
+        if ctx.caller.account_id == subscription.owner_account and ctx.caller.account_id != topic.account_id:
+            decision = await self.authz.decide(ctx, f"sns:{action}", topic.arn,
+                                               resource_account=subscription.owner_account)
+            self.authz.enforce(ctx, decision)
+        else:
+            await self.authorize_topic(ctx, topic, action)
+        return subscription, topic
+
+    def notify_worker(self) -> None:
+        """Wake this node's delivery worker (other nodes poll)."""
+        self.wake.set()
+
+
+def _host_of(base_url: str) -> str:
+    from urllib.parse import urlsplit  # noqa: PLC0415 - tiny, only at start
+
+    return urlsplit(base_url).hostname or "localhost"
+
+
+def env_int(name: str, default: int, environ: Mapping[str, str] | None = None) -> int:
+    """An integer setting from the environment (``CIPHERPOST_SNS_*``)."""
+    value = (environ if environ is not None else os.environ).get(name)
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
+
+
+def result_error(entry_id: str, error: AwsError) -> dict[str, Any]:
+    """A PublishBatch ``Failed`` entry for ``error``."""
+    from cipherpost.protocol import registry  # noqa: PLC0415 - the model's query code of the error
+
+    code = registry.query_error_code("sns", error.code)
+    return {"Id": entry_id, "Code": code, "Message": error.message, "SenderFault": error.sender_fault}

@@ -1,0 +1,316 @@
+"""The delivery worker: drains the outbox that Publish and Subscribe fill.
+
+Each node runs one worker (``CIPHERPOST_SNS_DELIVERY_CONCURRENCY`` deliveries at a time,
+default 32; ``0`` makes the node API-only, leaving delivery to other nodes sharing the
+PostgreSQL store). It leases due outbox rows (a lease of :data:`LEASE_MS`: a row whose
+node died mid-delivery becomes due again when its lease ends), and for each one:
+
+1. reads the message (decrypting the body as ``sns.amazonaws.com`` for encrypted topics),
+2. builds the payload: the raw message (``RawMessageDelivery``) or the signed JSON
+   envelope — signed once per message text (the signed fields are the same for every
+   subscription), in a worker thread,
+3. sends it: to SQS through ``deliver_as_service`` (the queue policy and the queue key's
+   policy decide, with ``aws:SourceArn`` = the topic), or by HTTP POST,
+4. records the outcome in one write: delivered -> the row goes; failed -> retried per the
+   delivery policy, or moved to the subscription's dead-letter queue when the policy is
+   exhausted or the error is the client's (AWS: "client-side errors" such as a queue
+   policy that does not allow SNS, a deleted queue, or a queue key SNS may not use, are
+   not retried). A message row goes with its last delivery.
+
+FIFO topics: a delivery waits until the earlier deliveries of its message group to the
+same subscription are done, so a FIFO queue receives each group in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import logging
+import random
+from collections import OrderedDict
+from typing import Any, Final
+
+from cipherpost.crypto.errors import InvalidEnvelope
+from cipherpost.errors import AwsError
+from cipherpost.services.sns import delivery_policy, messages, notification
+from cipherpost.services.sns.core import SnsCore, env_int, now_ms
+from cipherpost.services.sns.http_delivery import HttpSender, sns_headers
+from cipherpost.services.sns.signing import SignatureVersion
+from cipherpost.services.sns.sse import SSE_ENCODING
+from cipherpost.services.sns.subscriptions import Subscription
+from cipherpost.services.sns.topics import Topic
+from cipherpost.store import Row, Step
+
+log = logging.getLogger(__name__)
+
+LEASE_MS: Final = 60_000
+POLL_SECONDS: Final = 1.0
+CONCURRENCY_ENV: Final = "CIPHERPOST_SNS_DELIVERY_CONCURRENCY"
+_SIGNATURES: Final = 4096
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Attempt:
+    """What one delivery attempt came to."""
+
+    delivered: bool
+    client_error: bool = False
+    detail: str = ""
+    payload: str | None = None
+    attributes: dict[str, Any] | None = None
+
+
+class DeliveryWorker(SnsCore):
+    """The outbox drain (see the module docstring)."""
+
+    _worker: asyncio.Task[None] | None = None
+    _http: HttpSender | None = None
+
+    def _init_delivery(self) -> None:
+        self._signatures: OrderedDict[tuple[str, str], asyncio.Future[str]] = OrderedDict()
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def start_delivery(self) -> None:
+        self._init_delivery()
+        concurrency = env_int(CONCURRENCY_ENV, 32)
+        if concurrency <= 0:
+            log.info("sns: delivery worker disabled on this node (%s=0)", CONCURRENCY_ENV)
+            return
+        self._http = HttpSender()
+        self._worker = asyncio.create_task(self._drain_forever(concurrency), name="sns-delivery")
+
+    async def stop_delivery(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+        for task in list(self._running):
+            task.cancel()
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+        if self._http is not None:
+            await self._http.close()
+
+    async def _drain_forever(self, concurrency: int) -> None:
+        slots = asyncio.Semaphore(concurrency)
+        while True:
+            self.wake.clear()
+            try:
+                claimed = await self._claim(concurrency - len(self._running))
+            except Exception:
+                log.exception("sns: leasing deliveries failed")
+                claimed = []
+            for row in claimed:
+                await slots.acquire()
+                task = asyncio.create_task(self._run_one(row, slots))
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+            if len(claimed) == 0 or len(self._running) >= concurrency:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), POLL_SECONDS)
+
+    async def _claim(self, room: int) -> list[Row]:
+        if room <= 0:
+            return []
+        now = now_ms()
+        result = await self.store.execute("sns_outbox_claim", now=now, lease_until=now + LEASE_MS, n=room)
+        return result.rows
+
+    async def _run_one(self, row: Row, slots: asyncio.Semaphore) -> None:
+        try:
+            await self.deliver(row)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("sns: delivery %s failed unexpectedly; retrying later", row["delivery_id"])
+        finally:
+            slots.release()
+            self.wake.set()
+
+    # --- one delivery ----------------------------------------------------------------------
+
+    async def deliver(self, row: Row) -> None:
+        """Attempt one leased delivery and record its outcome."""
+        message = await self.store.fetch_one("sns_message_get", message_id=row["message_id"])
+        if message is None:
+            await self._finish(row)
+            return
+        if message["kind"] != "Notification":
+            await self._confirmation(row, message)
+            return
+        subscription = await self.find_subscription(str(row["subscription_arn"]))
+        topic = await self.find_topic(str(message["topic_arn"]))
+        if subscription is None or topic is None:  # unsubscribed or deleted since: AWS stops too
+            await self._finish(row)
+            return
+        attempt = await self._notify(message, subscription, topic)
+        if attempt.delivered:
+            await self._finish(row)
+            return
+        retry = (delivery_policy.MANAGED_RETRY if subscription.protocol == "sqs" else
+                 delivery_policy.http_policy(topic.attributes.get("DeliveryPolicy"),
+                                             subscription.attributes.get("DeliveryPolicy")).retry)
+        delay = None if attempt.client_error else retry.delay(int(row["attempts"]))
+        if delay is not None:
+            _log_failure(row, subscription, attempt, delay)
+            await self._retry(row, delay)
+            return
+        await self._dead_letter(row, message, subscription, attempt)
+
+    async def _notify(self, message: Row, subscription: Subscription, topic: Topic) -> Attempt:
+        account = topic.account_id
+        ctx = self.service_context(account, "Deliver")
+        try:
+            body = await self._plaintext(message, topic)
+        except AwsError as exc:
+            return Attempt(False, detail=f"{exc.code}: {exc.message}")
+        except InvalidEnvelope:
+            return Attempt(False, client_error=True, detail="stored body does not decrypt")
+        structure = json.loads(body) if message["message_structure"] == "json" else None
+        text = messages.message_for(body, structure, subscription.protocol)
+        attributes = messages.loaded_attributes(message["message_attributes"])
+        if subscription.raw:
+            payload = text
+        else:
+            payload = await self._envelope(message, topic, subscription, text, attributes)
+        if subscription.protocol == "sqs":
+            return await self._to_queue(ctx, subscription.endpoint, payload, attributes if subscription.raw else None,
+                                        topic.arn, message)
+        assert self._http is not None
+        policy = delivery_policy.http_policy(topic.attributes.get("DeliveryPolicy"),
+                                             subscription.attributes.get("DeliveryPolicy"))
+        await self._http.throttle.wait(subscription.arn, policy.max_receives_per_second)
+        headers = sns_headers("Notification", str(message["message_id"]), topic.arn, subscription.arn,
+                              content_type=policy.content_type, raw=subscription.raw)
+        outcome = await self._http.post(subscription.endpoint, payload, headers)
+        return Attempt(outcome.delivered, detail=outcome.detail, payload=payload)
+
+    async def _plaintext(self, message: Row, topic: Topic) -> str:
+        body = bytes(message["body"])
+        if message["body_encoding"] == SSE_ENCODING:
+            ctx = self.service_context(topic.account_id, "Decrypt")
+            body = await self.encryption.open(ctx, topic.arn, topic.account_id, body)
+        return body.decode("utf-8", "surrogatepass")
+
+    async def _envelope(self, message: Row, topic: Topic, subscription: Subscription, text: str,
+                        attributes: dict[str, Any]) -> str:
+        timestamp = dt.datetime.fromtimestamp(int(message["published_at"]) / 1000, dt.UTC)
+        version: SignatureVersion = "2" if message["signature_version"] == "2" else "1"
+        fields = {"message_id": str(message["message_id"]), "topic_arn": topic.arn, "subject": message["subject"],
+                  "message": text, "timestamp": timestamp}
+        signature = await self._signature(fields, version)
+        return notification.notification_body(
+            **fields, signature_version=version, signing_cert_url=self.signing_cert_url(),
+            unsubscribe_url=self.unsubscribe_url(subscription.arn), message_attributes=attributes,
+            signature=signature)
+
+    async def _signature(self, fields: dict[str, Any], version: SignatureVersion) -> str:
+        """Sign once per (message, text, version): concurrent deliveries share one signing."""
+        cache_key = (f"{fields['message_id']}/{version}", str(fields["message"]))
+        future = self._signatures.get(cache_key)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._signatures[cache_key] = future
+            while len(self._signatures) > _SIGNATURES:
+                self._signatures.popitem(last=False)
+            try:
+                key = await self.signing_key()
+                signature = await asyncio.to_thread(notification.notification_signature, **fields,
+                                                    signature_version=version, signer=key)
+            except BaseException as exc:
+                self._signatures.pop(cache_key, None)
+                future.set_exception(exc)
+                future.exception()  # retrieved: later awaiters get their own attempt
+                raise
+            future.set_result(signature)
+        return await asyncio.shield(future)
+
+    def unsubscribe_url(self, subscription_arn: str) -> str:
+        from urllib.parse import quote  # noqa: PLC0415
+
+        return f"{self.base_url}/?Action=Unsubscribe&SubscriptionArn={quote(subscription_arn, safe='')}"
+
+    async def _to_queue(self, ctx: Any, queue_arn: str, payload: str, attributes: dict[str, Any] | None,
+                        topic_arn: str, message: Row) -> Attempt:
+        fifo_queue = queue_arn.endswith(".fifo")
+        try:
+            await self.sqs.deliver_as_service(
+                ctx, queue_arn, payload, message_attributes=attributes or None, source_arn=topic_arn,
+                message_group_id=message["group_id"] if fifo_queue else None,
+                message_deduplication_id=(message["dedup_id"] or message["message_id"]) if fifo_queue else None)
+        except AwsError as exc:
+            return Attempt(False, client_error=exc.sender_fault, detail=f"{exc.code}: {exc.message}",
+                           payload=payload, attributes=attributes)
+        return Attempt(True)
+
+    # --- outcomes --------------------------------------------------------------------------
+
+    async def _finish(self, row: Row) -> None:
+        await self.store.write([Step("sns_outbox_done", {"delivery_id": row["delivery_id"]}),
+                                Step("sns_message_delete_if_done", {"message_id": row["message_id"]})])
+
+    async def _retry(self, row: Row, delay: float) -> None:
+        jitter = delay * random.uniform(0.0, 0.1)
+        await self.store.execute("sns_outbox_retry", delivery_id=row["delivery_id"],
+                                 next_attempt_at=now_ms() + int((delay + jitter) * 1000))
+
+    async def _dead_letter(self, row: Row, message: Row, subscription: Subscription, attempt: Attempt) -> None:
+        target = subscription.dead_letter_arn
+        if target is None or attempt.payload is None:
+            log.warning("sns: gave up delivering message %s to %s after %s attempt(s): %s", message["message_id"],
+                        subscription.arn, row["attempts"], attempt.detail)
+        else:
+            ctx = self.service_context(subscription.owner_account, "DeadLetter")
+            moved = await self._to_queue(ctx, target, attempt.payload, attempt.attributes,
+                                         str(message["topic_arn"]), message)
+            outcome = "moved to" if moved.delivered else f"could not be moved ({moved.detail}) to"
+            log.warning("sns: message %s for %s %s dead-letter queue %s: %s", message["message_id"],
+                        subscription.arn, outcome, target, attempt.detail)
+        await self._finish(row)
+
+    # --- confirmations ---------------------------------------------------------------------
+
+    async def _confirmation(self, row: Row, message: Row) -> None:
+        target = json.loads(row["target"] or "{}")
+        topic_arn = str(message["topic_arn"])
+        version: SignatureVersion = "2" if message["signature_version"] == "2" else "1"
+        from urllib.parse import quote  # noqa: PLC0415
+
+        subscribe_url = (f"{self.base_url}/?Action=ConfirmSubscription&TopicArn={quote(topic_arn, safe='')}"
+                         f"&Token={target['token']}")
+        build = (notification.subscription_confirmation_body if message["kind"] == "SubscriptionConfirmation"
+                 else notification.unsubscribe_confirmation_body)
+        key = await self.signing_key()
+        body = await asyncio.to_thread(
+            build, message_id=str(message["message_id"]), topic_arn=topic_arn, token=target["token"],
+            subscribe_url=subscribe_url, timestamp=dt.datetime.fromtimestamp(message["published_at"] / 1000, dt.UTC),
+            signature_version=version, signing_cert_url=self.signing_cert_url(), signer=key)
+        if target["protocol"] == "sqs":
+            ctx = self.service_context(topic_arn.split(":")[4], "Confirm")
+            attempt = await self._to_queue(ctx, target["endpoint"], body, None, topic_arn, message)
+        else:
+            assert self._http is not None
+            subscription_arn = None if message["kind"] == "SubscriptionConfirmation" else row["subscription_arn"]
+            headers = sns_headers(str(message["kind"]), str(message["message_id"]), topic_arn, subscription_arn,
+                                  content_type=delivery_policy.DEFAULT_CONTENT_TYPE)
+            outcome = await self._http.post(target["endpoint"], body, headers)
+            attempt = Attempt(outcome.delivered, detail=outcome.detail)
+        delay = None if attempt.delivered or attempt.client_error else delivery_policy.RetryPolicy().delay(
+            int(row["attempts"]))
+        if delay is None:
+            if not attempt.delivered:
+                log.warning("sns: gave up sending %s to %s: %s", message["kind"], target["endpoint"], attempt.detail)
+            await self._finish(row)
+        else:
+            await self._retry(row, delay)
+
+
+def _log_failure(row: Row, subscription: Subscription, attempt: Attempt, delay: float) -> None:
+    attempts = int(row["attempts"])
+    level = logging.WARNING if attempts in (1, 5, 15) or attempts % 1000 == 0 else logging.DEBUG
+    log.log(level, "sns: delivery of %s to %s failed (attempt %d: %s); retrying in %.1fs", row["message_id"],
+            subscription.arn, attempts, attempt.detail, delay)

@@ -1,0 +1,238 @@
+"""HTTP/S subscriptions against a local HTTP server: confirmation, signatures verified with
+the downloaded certificate, AWS's headers, retries with the delivery policy's backoff, and
+the dead-letter queue once the policy is exhausted."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from e2e_support import ServerProcess, http_get, launch
+
+from cipherpost.demo import queue_policy
+from cipherpost.services.sns.signing import verify
+
+
+class Endpoint:
+    """A subscriber: records every POST; answers with the statuses queued in ``statuses``."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[float, dict[str, str], str]] = []
+        self.statuses: list[int] = []
+        self.lock = threading.Lock()
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+                with endpoint.lock:
+                    endpoint.requests.append((time.monotonic(), {k.lower(): v for k, v in self.headers.items()},
+                                              body))
+                    status = endpoint.statuses.pop(0) if endpoint.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook/{uuid.uuid4().hex[:6]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait(self, count: int, timeout: float = 15) -> list[tuple[float, dict[str, str], str]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.requests) >= count:
+                    return list(self.requests)
+            time.sleep(0.05)
+        raise AssertionError(f"expected {count} requests, got {self.requests}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    proc = launch(tmp_path_factory.mktemp("sns-http") / "data")
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def endpoint() -> Iterator[Endpoint]:
+    hook = Endpoint()
+    yield hook
+    hook.server.shutdown()
+    hook.server.server_close()
+
+
+def certificate(server: ServerProcess, url: str) -> bytes:
+    """The certificate, downloaded from SigningCertURL without credentials, as subscribers do."""
+    assert url.startswith(server.url.replace("127.0.0.1", "localhost")) or url.startswith(server.url)
+    status, headers, body = http_get(url.replace("localhost", "127.0.0.1"))
+    assert status == 200, body
+    assert headers["content-type"] == "application/x-pem-file"
+    assert body.startswith(b"-----BEGIN CERTIFICATE")
+    return body
+
+
+def test_links_work_without_credentials(server: ServerProcess, endpoint: Endpoint) -> None:
+    """SubscribeURL and UnsubscribeURL are plain GETs, as a browser or curl would send them."""
+    sns = server.client("sns")
+    topic = new_topic(server)
+    sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=endpoint.url)
+    ((_, _, body),) = endpoint.wait(1)
+    confirmation = json.loads(body)
+    status, _, answer = http_get(confirmation["SubscribeURL"].replace("localhost", "127.0.0.1"))
+    assert status == 200, answer
+    assert b"<ConfirmSubscriptionResult><SubscriptionArn>" in answer
+    sns.publish(TopicArn=topic, Message="confirmed by link")
+    (_, (_, _, body)) = endpoint.wait(2)
+    notification = json.loads(body)
+    assert notification["Message"] == "confirmed by link"
+    status, _, answer = http_get(notification["UnsubscribeURL"].replace("localhost", "127.0.0.1"))
+    assert status == 200, answer
+    assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
+    status, _, answer = http_get(f"{server.url}/?Action=Unsubscribe&SubscriptionArn={topic}:nope")
+    assert status == 404 and b"<Code>NotFound</Code>" in answer
+
+
+def subscribe_confirmed(server: ServerProcess, endpoint: Endpoint, topic: str,
+                        attributes: dict[str, str] | None = None) -> str:
+    sns = server.client("sns")
+    sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=endpoint.url, Attributes=attributes or {})
+    (_, _, body), *_ = endpoint.wait(1)
+    token = json.loads(body)["Token"]
+    arn: str = sns.confirm_subscription(TopicArn=topic, Token=token)["SubscriptionArn"]
+    with endpoint.lock:
+        endpoint.requests.clear()
+    return arn
+
+
+def new_topic(server: ServerProcess, **attributes: str) -> str:
+    return str(server.client("sns").create_topic(Name=f"h-{uuid.uuid4().hex[:8]}", Attributes=attributes)["TopicArn"])
+
+
+def test_confirmation_then_signed_notifications(server: ServerProcess, endpoint: Endpoint) -> None:
+    sns = server.client("sns")
+    topic = new_topic(server)
+    assert sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=endpoint.url)["SubscriptionArn"] == \
+        "pending confirmation"
+    ((_, headers, body),) = endpoint.wait(1)
+    confirmation = json.loads(body)
+    assert headers["x-amz-sns-message-type"] == "SubscriptionConfirmation"
+    assert headers["x-amz-sns-topic-arn"] == topic and headers["x-amz-sns-message-id"] == confirmation["MessageId"]
+    assert confirmation["Type"] == "SubscriptionConfirmation" and confirmation["TopicArn"] == topic
+    assert "Action=ConfirmSubscription" in confirmation["SubscribeURL"]
+    cert = certificate(server, confirmation["SigningCertURL"])
+    assert verify(confirmation, confirmation["Signature"], cert)
+    sns.publish(TopicArn=topic, Message="before confirmation")  # must never arrive
+    listed = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert listed[0]["SubscriptionArn"] == "PendingConfirmation"
+    with pytest.raises(ClientError) as info:
+        sns.confirm_subscription(TopicArn=topic, Token="0" * 128)
+    assert info.value.response["Error"]["Code"] == "InvalidParameter"
+    arn = sns.confirm_subscription(TopicArn=topic, Token=confirmation["Token"],
+                                   AuthenticateOnUnsubscribe="true")["SubscriptionArn"]
+    attributes = sns.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
+    assert attributes["PendingConfirmation"] == "false"
+    sns.publish(TopicArn=topic, Message="hello", Subject="greeting",
+                MessageAttributes={"n": {"DataType": "Number", "StringValue": "3"}})
+    (_, (_, headers, body)) = endpoint.wait(2)
+    notification = json.loads(body)
+    assert notification["Message"] == "hello" and notification["Subject"] == "greeting"
+    assert notification["MessageAttributes"] == {"n": {"Type": "Number", "Value": "3"}}
+    assert headers["x-amz-sns-message-type"] == "Notification"
+    assert headers["x-amz-sns-subscription-arn"] == arn
+    assert headers["content-type"].startswith("text/plain")
+    assert verify(notification, notification["Signature"], cert)
+    tampered = dict(notification, Message="hello!")
+    assert not verify(tampered, notification["Signature"], cert)
+    status, _, answer = http_get(notification["UnsubscribeURL"].replace("localhost", "127.0.0.1"))
+    assert status == 403 and b"AuthorizationError" in answer  # AuthenticateOnUnsubscribe=true
+    sns.unsubscribe(SubscriptionArn=arn)
+    (_, _, (_, headers, body)) = endpoint.wait(3)
+    assert headers["x-amz-sns-message-type"] == "UnsubscribeConfirmation"
+    assert json.loads(body)["Type"] == "UnsubscribeConfirmation"
+
+
+def test_signature_version_2_and_raw_delivery(server: ServerProcess, endpoint: Endpoint) -> None:
+    topic = new_topic(server, SignatureVersion="2")
+    sub = subscribe_confirmed(server, endpoint, topic)
+    server.client("sns").publish(TopicArn=topic, Message="v2")
+    ((_, _, body),) = endpoint.wait(1)
+    envelope = json.loads(body)
+    assert envelope["SignatureVersion"] == "2"
+    assert verify(envelope, envelope["Signature"], certificate(server, envelope["SigningCertURL"]))
+    server.client("sns").set_subscription_attributes(SubscriptionArn=sub, AttributeName="RawMessageDelivery",
+                                                     AttributeValue="true")
+    server.client("sns").publish(TopicArn=topic, Message="raw body")
+    (_, (_, headers, body)) = endpoint.wait(2)
+    assert body == "raw body" and headers["x-amz-sns-rawdelivery"] == "true"
+
+
+def test_retries_after_500s_with_backoff(server: ServerProcess, endpoint: Endpoint) -> None:
+    topic = new_topic(server)
+    policy = {"healthyRetryPolicy": {"numRetries": 3, "minDelayTarget": 1, "maxDelayTarget": 2,
+                                     "backoffFunction": "linear"},
+              "requestPolicy": {"headerContentType": "application/json"}}
+    subscribe_confirmed(server, endpoint, topic, {"DeliveryPolicy": json.dumps(policy)})
+    endpoint.statuses = [500, 503]
+    server.client("sns").publish(TopicArn=topic, Message="eventually")
+    requests = endpoint.wait(3, timeout=20)
+    times = [t for t, _, _ in requests]
+    assert [json.loads(b)["Message"] for _, _, b in requests] == ["eventually"] * 3
+    assert times[1] - times[0] >= 0.9 and times[2] - times[1] >= 0.9
+    assert requests[0][1]["content-type"] == "application/json"
+    time.sleep(2.5)
+    assert len(endpoint.requests) == 3  # a 200 ends it
+
+
+def test_dead_letter_queue_after_exhaustion(server: ServerProcess, endpoint: Endpoint) -> None:
+    sqs = server.client("sqs")
+    topic = new_topic(server, DeliveryPolicy=json.dumps({"http": {"defaultHealthyRetryPolicy": {
+        "numRetries": 2, "minDelayTarget": 1, "maxDelayTarget": 1}}}))
+    dlq = sqs.create_queue(QueueName=f"dlq-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.set_queue_attributes(QueueUrl=dlq, Attributes={"Policy": queue_policy(dlq_arn, topic)})
+    subscribe_confirmed(server, endpoint, topic, {"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn})})
+    endpoint.statuses = [500] * 10
+    server.client("sns").publish(TopicArn=topic, Message="undeliverable")
+    endpoint.wait(3, timeout=20)
+    messages = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=10).get("Messages", [])
+    assert [json.loads(m["Body"])["Message"] for m in messages] == ["undeliverable"]
+    assert len(endpoint.requests) == 3
+
+
+def test_4xx_counts_as_delivered_and_policy_validation(server: ServerProcess, endpoint: Endpoint) -> None:
+    sns = server.client("sns")
+    topic = new_topic(server)
+    sub = subscribe_confirmed(server, endpoint, topic)
+    endpoint.statuses = [404]
+    sns.publish(TopicArn=topic, Message="gone")
+    endpoint.wait(1)
+    time.sleep(1.5)
+    assert len(endpoint.requests) == 1
+    for bad in ({"healthyRetryPolicy": {"numRetries": 101}},
+                {"healthyRetryPolicy": {"minDelayTarget": 30, "maxDelayTarget": 10}},
+                {"healthyRetryPolicy": {"backoffFunction": "cubic"}},
+                {"throttlePolicy": {"maxReceivesPerSecond": 0}},
+                {"requestPolicy": {"headerContentType": "image/png"}}):
+        with pytest.raises(ClientError) as info:
+            sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="DeliveryPolicy",
+                                            AttributeValue=json.dumps(bad))
+        assert info.value.response["Error"]["Code"] == "InvalidParameter"
+    sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="DeliveryPolicy", AttributeValue=json.dumps(
+        {"healthyRetryPolicy": {"numRetries": 5, "numNoDelayRetries": 1, "minDelayTarget": 2,
+                                "maxDelayTarget": 30, "backoffFunction": "exponential"},
+         "throttlePolicy": {"maxReceivesPerSecond": 5}}))
+    effective = json.loads(sns.get_subscription_attributes(SubscriptionArn=sub)["Attributes"]
+                           ["EffectiveDeliveryPolicy"])
+    assert effective["healthyRetryPolicy"]["backoffFunction"] == "exponential"
+    assert effective["throttlePolicy"] == {"maxReceivesPerSecond": 5}
