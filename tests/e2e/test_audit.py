@@ -95,3 +95,42 @@ def test_verify_detects_tampering(fresh_server: Start, tmp_path: Path) -> None:
     result = verify(proc.data_dir)
     assert result.returncode == 1
     assert victim.name in result.stdout
+
+
+def test_blog_scenario_kms_events_name_the_publisher_and_sns(server: ServerProcess) -> None:
+    """The publisher's GenerateDataKey/Decrypt carry invokedBy sns; the delivery's KMS calls are SNS's own."""
+    account = "000000000000"
+    iam = server.client("iam")
+    iam.create_user(UserName="AuditPublisher")
+    user_arn = f"arn:aws:iam::{account}:user/AuditPublisher"
+    key_policy = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": user_arn}, "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+         "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+         "Action": ["kms:GenerateDataKey*", "kms:Decrypt"], "Resource": "*"}]})
+    key_arn = server.client("kms").create_key(Policy=key_policy)["KeyMetadata"]["Arn"]
+    sns, sqs = server.client("sns"), server.client("sqs")
+    topic = sns.create_topic(Name="Audited-Records", Attributes={"KmsMasterKeyId": key_arn})["TopicArn"]
+    iam.put_user_policy(UserName="AuditPublisher", PolicyName="publish", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "sns:Publish", "Resource": topic}}))
+    access = iam.create_access_key(UserName="AuditPublisher")["AccessKey"]
+    url = sqs.create_queue(QueueName="Audited-Billing", Attributes={"KmsMasterKeyId": key_arn})["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+        "Resource": queue_arn, "Condition": {"ArnEquals": {"aws:SourceArn": topic}}}]})})
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    publisher = server.client("sns", access_key_id=access["AccessKeyId"], secret=access["SecretAccessKey"])
+    publisher.publish(TopicArn=topic, Message=MARKER)
+    messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10)["Messages"]
+    assert MARKER in messages[0]["Body"]
+
+    generated = [e for e in lookup(server, "EventName", "GenerateDataKey")
+                 if e["userIdentity"].get("arn") == user_arn]
+    assert generated and generated[0]["userIdentity"].get("invokedBy") == "sns.amazonaws.com"
+    assert generated[0]["requestParameters"]["encryptionContext"] == {"aws:sns:topicArn": topic}
+    service_calls = [e for e in lookup(server, "EventName", "Decrypt") + lookup(server, "EventName", "GenerateDataKey")
+                     if e["userIdentity"]["type"] == "AWSService"]
+    assert any(e["userIdentity"].get("invokedBy") == "sns.amazonaws.com" for e in service_calls)
+    assert MARKER not in all_audit_text(server.data_dir)

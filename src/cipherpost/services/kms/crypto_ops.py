@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Final
 
 from cipherpost.context import Caller, RequestContext
 from cipherpost.crypto import kms_blob
 from cipherpost.crypto.errors import InvalidCiphertext
+from cipherpost.errors import AwsError
 from cipherpost.services.base import Params, Result, operation
 from cipherpost.services.kms.core import KmsCore
 from cipherpost.services.kms.errors import (
@@ -242,10 +244,16 @@ class CryptoOps(KmsCore):
             DisabledException, KMSInvalidStateException, ...).
         """
         context = dict(encryption_context)
-        key = await self.use_key(ctx, key_id, "GenerateDataKey", aliases=True, cross_account=True,
-                                 caller=caller, encryption_context=context)
-        plaintext = secrets.token_bytes(32)
-        blob = await self.seal(key, plaintext, context)
+        request = {"KeyId": key_id, "EncryptionContext": context, "KeySpec": "AES_256"}
+        try:
+            key = await self.use_key(ctx, key_id, "GenerateDataKey", aliases=True, cross_account=True,
+                                     caller=caller, encryption_context=context)
+            plaintext = secrets.token_bytes(32)
+            blob = await self.seal(key, plaintext, context)
+        except AwsError as error:
+            self._audit(ctx, caller, "GenerateDataKey", request, None, error)
+            raise
+        self._audit(ctx, caller, "GenerateDataKey", request, {"KeyId": key.arn}, None)
         return DataKeyResult(plaintext=plaintext, ciphertext_blob=blob, key_arn=key.arn, key_id=key.key_id)
 
     async def decrypt_for(
@@ -257,9 +265,25 @@ class CryptoOps(KmsCore):
         caller: Caller | None = None,
     ) -> bytes:
         """Decrypt on behalf of ``caller``; see :meth:`generate_data_key_for`."""
-        _, plaintext = await self.open_blob(ctx, ciphertext_blob, dict(encryption_context), operation_name="Decrypt",
-                                            caller=caller)
+        context = dict(encryption_context)
+        request = {"EncryptionContext": context, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}
+        try:
+            key, plaintext = await self.open_blob(ctx, ciphertext_blob, context, operation_name="Decrypt",
+                                                  caller=caller)
+        except AwsError as error:
+            self._audit(ctx, caller, "Decrypt", request, None, error)
+            raise
+        self._audit(ctx, caller, "Decrypt", {**request, "KeyId": key.arn}, {"KeyId": key.arn}, None)
         return plaintext
+
+    def _audit(self, ctx: RequestContext, caller: Caller | None, operation: str, params: Params,
+               result: Params | None, error: AwsError | None) -> None:
+        """Record a KMS call another service made for a caller (CloudTrail shows invokedBy)."""
+        trail = self.runtime.audit
+        if trail is None:
+            return
+        event_ctx = replace(ctx, service="kms", operation=operation, caller=caller or ctx.caller, protocol="json")
+        trail.record_call(event_ctx, params=params, result=result, error=error, event_time=datetime.now(UTC))
 
     async def resolve_key_arn(self, ctx: RequestContext, key_id: str) -> str:
         """The key ARN a ``KmsMasterKeyId`` names (creating alias/aws/sns or alias/aws/sqs on first use).
