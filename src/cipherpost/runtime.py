@@ -26,6 +26,7 @@ from cipherpost.auth.credentials import (
 )
 from cipherpost.config import DEFAULT_ACCOUNT_ID, Settings
 from cipherpost.crypto.keyring import ROOT_KEY_ENV, Keyring
+from cipherpost.files import write_atomic
 from cipherpost.store import Step, Store, open_store
 
 if TYPE_CHECKING:  # services import the runtime; the runtime only refers to the trail's type
@@ -67,14 +68,8 @@ def _ensure_data_dir(path: Path) -> None:
 
 def write_credentials_file(path: Path, access_key_id: str, secret: str) -> None:
     """Write the shared-credentials file with mode 0600 (atomically, never readable by others)."""
-    temp = path.with_name(path.name + ".tmp")
-    temp.unlink(missing_ok=True)
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(f"[{PROFILE}]\naws_access_key_id = {access_key_id}\naws_secret_access_key = {secret}\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
+    content = f"[{PROFILE}]\naws_access_key_id = {access_key_id}\naws_secret_access_key = {secret}\n"
+    write_atomic(path, content.encode("utf-8"), 0o600)
 
 
 async def _meta(store: Store, key: str, default: str) -> str:

@@ -50,7 +50,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from cipherpost.crypto import aead
-from cipherpost.crypto._files import create_exclusive, read_limited, too_open
 from cipherpost.crypto._framing import text_field
 from cipherpost.crypto.errors import (
     DecryptionError,
@@ -60,6 +59,7 @@ from cipherpost.crypto.errors import (
     KeyringPermissionError,
     UnwrapError,
 )
+from cipherpost.files import create_exclusive, read_limited, too_open
 
 __all__ = ["ROOT_KEY_ENV", "Keyring"]
 

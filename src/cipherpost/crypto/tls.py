@@ -37,8 +37,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from cipherpost.crypto._files import read_limited, too_open, write_atomic
 from cipherpost.crypto.errors import InvalidTlsHost, TlsFilesError
+from cipherpost.files import read_limited, too_open, write_atomic
 
 __all__ = ["TlsFiles", "ensure_local_tls"]
 

@@ -6,18 +6,15 @@ is fine here. A reader (``audit verify``, a log shipper) never sees a half-writt
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import json
-import os
-import secrets
 from pathlib import Path
 from typing import Any
 
+from cipherpost.files import create_exclusive, write_atomic
+
 FILE_MODE = 0o600
 DIR_MODE = 0o700
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def gzip_json(document: Any) -> bytes:
@@ -50,18 +47,7 @@ def read_gzip_json(data: bytes) -> Any:
 def write_private(path: Path, data: bytes) -> None:
     """Create or replace ``path`` with ``data``: mode 0600, fsynced, renamed into place."""
     _make_dirs(path.parent)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, FILE_MODE)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+    write_atomic(path, data, FILE_MODE)
 
 
 def _make_dirs(folder: Path) -> None:
@@ -70,33 +56,10 @@ def _make_dirs(folder: Path) -> None:
         folder.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Make a new directory entry durable (a no-op where directories cannot be opened)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY | _CLOEXEC)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def create_private(path: Path, data: bytes) -> bool:
     """Write ``path`` only if it does not exist yet (temp file hard-linked into place).
 
     :returns: False if another writer created ``path`` first (its file is kept).
     """
     _make_dirs(path.parent)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, FILE_MODE)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(tmp, path)
-    except FileExistsError:
-        return False
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
-    return True
+    return create_exclusive(path, data, FILE_MODE)

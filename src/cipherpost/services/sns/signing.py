@@ -45,9 +45,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
-from cipherpost.crypto._files import create_exclusive, read_limited, too_open, write_atomic
 from cipherpost.crypto.errors import CryptoError
 from cipherpost.crypto.keyring import Keyring
+from cipherpost.files import create_exclusive, read_limited, too_open, write_atomic
 
 __all__ = ["KEY_PURPOSE", "SignatureVersion", "SigningKey", "SigningKeyError", "string_to_sign", "verify"]
 

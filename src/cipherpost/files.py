@@ -1,4 +1,5 @@
-"""Reading and writing files that hold secrets (the keyring, TLS private keys)."""
+"""Reading and writing files that hold secrets (keyring, keys, credentials, audit files):
+never more accessible than their mode, fsynced, and never seen half written."""
 
 from __future__ import annotations
 
