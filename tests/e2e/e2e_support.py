@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 REGION = "us-east-1"
 
@@ -157,3 +159,16 @@ def drop_test_databases() -> None:
     for name in _CREATED:
         subprocess.run(["psql", POSTGRES_ADMIN, "-q", "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'],
                        check=False, capture_output=True)
+
+
+def code(exc: pytest.ExceptionInfo[ClientError]) -> str:
+    """The AWS error code botocore reported."""
+    return str(exc.value.response["Error"]["Code"])
+
+
+def fails(call: Any, expected: str, **params: Any) -> str:
+    """Call ``call(**params)``, assert it fails with error code ``expected``; returns the message."""
+    with pytest.raises(ClientError) as exc:
+        call(**params)
+    assert code(exc) == expected, exc.value.response
+    return str(exc.value.response["Error"]["Message"])

@@ -12,14 +12,11 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from e2e_support import REGION, ServerProcess, execute_sql
+from e2e_support import REGION, ServerProcess, code, execute_sql
 
 ACCOUNT = "000000000000"
 ALLOW_ALL = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 
-
-def code(exc: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(exc.value.response["Error"]["Code"])
 
 
 def make_user(server: ServerProcess, name: str, *policies: str) -> tuple[str, str]:

@@ -10,21 +10,11 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from botocore.exceptions import ClientError
-from e2e_support import ServerProcess, http_get
+from e2e_support import ServerProcess, fails, http_get
 
 CONTEXT = {"patient": "1234", "purpose": "emr"}
 
 
-def code(exc: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(exc.value.response["Error"]["Code"])
-
-
-def fails(call: Any, expected: str, **params: Any) -> str:
-    with pytest.raises(ClientError) as exc:
-        call(**params)
-    assert code(exc) == expected, exc.value.response
-    return str(exc.value.response["Error"]["Message"])
 
 
 @pytest.fixture(scope="module")

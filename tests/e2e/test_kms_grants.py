@@ -6,21 +6,11 @@ import json
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
-from e2e_support import ServerProcess
+from e2e_support import ServerProcess, fails
 
 ACCOUNT = "000000000000"
 
 
-def code(exc: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(exc.value.response["Error"]["Code"])
-
-
-def fails(call: Any, expected: str, **params: Any) -> str:
-    with pytest.raises(ClientError) as exc:
-        call(**params)
-    assert code(exc) == expected, exc.value.response
-    return str(exc.value.response["Error"]["Message"])
 
 
 def make_user(server: ServerProcess, name: str) -> tuple[str, Any]:

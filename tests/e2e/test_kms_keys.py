@@ -7,14 +7,11 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from e2e_support import ServerProcess
+from e2e_support import ServerProcess, code
 
 ACCOUNT = "000000000000"
 REGION_ARN = f"arn:aws:kms:us-east-1:{ACCOUNT}"
 
-
-def code(exc: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(exc.value.response["Error"]["Code"])
 
 
 def fails(call: Any, expected: str, **params: Any) -> str:

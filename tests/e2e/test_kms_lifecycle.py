@@ -11,20 +11,11 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from e2e_support import ServerProcess
+from e2e_support import ServerProcess, fails
 
 DAY = 86_400
 
 
-def code(exc: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(exc.value.response["Error"]["Code"])
-
-
-def fails(call: Any, expected: str, **params: Any) -> str:
-    with pytest.raises(ClientError) as exc:
-        call(**params)
-    assert code(exc) == expected, exc.value.response
-    return str(exc.value.response["Error"]["Message"])
 
 
 @pytest.fixture(scope="module")

@@ -7,23 +7,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-from botocore.exceptions import ClientError
-from e2e_support import ServerProcess
+from e2e_support import ServerProcess, fails
 
 ACCOUNT = "000000000000"
 ROOT = f"arn:aws:iam::{ACCOUNT}:root"
 
 
-def code(exc: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(exc.value.response["Error"]["Code"])
-
-
-def fails(call: Any, expected: str, **params: Any) -> str:
-    with pytest.raises(ClientError) as exc:
-        call(**params)
-    assert code(exc) == expected, exc.value.response
-    return str(exc.value.response["Error"]["Message"])
 
 
 def make_user(server: ServerProcess, name: str, *policies: str) -> Any:
