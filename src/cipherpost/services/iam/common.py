@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -18,9 +19,12 @@ from cipherpost.services.iam.errors import (
     NoSuchEntityException,
 )
 from cipherpost.services.iam.names import KINDS, check_name
-from cipherpost.store import Row
+from cipherpost.store import Row, StoreError
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+#: Notification channel of IAM changes between nodes ("policies:" or "key:<access key id>").
+IDENTITY_CHANNEL = "cipherpost_identity"
 
 #: Output member names per entity kind: (name, id).
 _MEMBERS = {"user": ("UserName", "UserId"), "group": ("GroupName", "GroupId"), "role": ("RoleName", "RoleId")}
@@ -98,6 +102,39 @@ class IamBase(Provider):
     """Entity lookup and authorization shared by the IAM handler classes."""
 
     service = "iam"
+
+    async def start(self) -> None:
+        """Hear other nodes' IAM changes (PostgreSQL: several nodes share the store)."""
+        self._unlisten = await self.runtime.store.listen(IDENTITY_CHANNEL, self._heard)
+
+    async def stop(self) -> None:
+        unlisten = getattr(self, "_unlisten", None)
+        if unlisten is not None:
+            await unlisten()
+
+    def _heard(self, payload: str) -> None:
+        """A change on some node: drop what this node cached about it."""
+        kind, _, value = payload.partition(":")
+        if kind == "key":
+            self.runtime.credentials.invalidate(value)
+        else:
+            self.source.invalidate()
+
+    async def policies_changed(self) -> None:
+        """Identity policies changed: forget cached ones here, and tell the other nodes."""
+        self.source.invalidate()
+        await self._broadcast("policies:")
+
+    async def key_changed(self, access_key_id: str) -> None:
+        """An access key changed (status, deletion, owner): forget it here and on other nodes."""
+        self.runtime.credentials.invalidate(access_key_id)
+        await self._broadcast(f"key:{access_key_id}")
+
+    async def _broadcast(self, payload: str) -> None:
+        try:
+            await self.runtime.store.notify(IDENTITY_CHANNEL, payload)
+        except StoreError:
+            log.exception("iam: could not tell other nodes about %s", payload)
 
     @property
     def source(self) -> IamPolicySource:

@@ -45,7 +45,7 @@ class EntityHandlers(IamBase):
             await self.runtime.store.write(steps)
         except UniqueViolation:
             raise EntityAlreadyExistsException(f"{kind.capitalize()} with name {name} already exists.") from None
-        self.source.invalidate()
+        await self.policies_changed()
         return row
 
     async def _list(self, ctx: RequestContext, kind: str, params: Params) -> tuple[list[Result], Result]:
@@ -63,7 +63,7 @@ class EntityHandlers(IamBase):
         await self._check_deletable(ctx, row)
         key = {"account_id": ctx.caller.account_id, "kind": kind, "name_key": row["name_key"]}
         await self.runtime.store.write([Step("iam_entity_delete", key), Step("iam_entity_purge_tags", key)])
-        self.source.invalidate()
+        await self.policies_changed()
 
     async def _check_deletable(self, ctx: RequestContext, row: Row) -> None:
         """AWS refuses to delete an entity that still has policies, keys or members."""
@@ -134,8 +134,8 @@ class EntityHandlers(IamBase):
             raise EntityAlreadyExistsException(f"User with name {new_name} already exists.") from None
         for key in await self.runtime.store.fetch_all("access_keys_for_principal", account_id=account,
                                                       principal_arn=new_arn):
-            self.runtime.credentials.invalidate(str(key["access_key_id"]))
-        self.source.invalidate()
+            await self.key_changed(str(key["access_key_id"]))
+        await self.policies_changed()
         return {}
 
     # --- groups ----------------------------------------------------------------------------
@@ -169,7 +169,7 @@ class EntityHandlers(IamBase):
         await self.allow(ctx, action, str(group["arn"]))
         await self.runtime.store.execute(query, account_id=ctx.caller.account_id, group_key=group["name_key"],
                                          user_key=user["name_key"])
-        self.source.invalidate()
+        await self.policies_changed()
         return {}
 
     @operation("AddUserToGroup")
@@ -290,7 +290,7 @@ class EntityHandlers(IamBase):
         await self.runtime.store.execute("access_key_set_status", access_key_id=params["AccessKeyId"],
                                          account_id=owner.account_id, principal_arn=owner.arn,
                                          status=params["Status"])
-        self.runtime.credentials.invalidate(params["AccessKeyId"])
+        await self.key_changed(params["AccessKeyId"])
         return {}
 
     @operation("DeleteAccessKey")
@@ -298,7 +298,7 @@ class EntityHandlers(IamBase):
         owner = await self._own_key(ctx, params, "DeleteAccessKey")
         await self.runtime.store.execute("access_key_delete", access_key_id=params["AccessKeyId"],
                                          account_id=owner.account_id, principal_arn=owner.arn)
-        self.runtime.credentials.invalidate(params["AccessKeyId"])
+        await self.key_changed(params["AccessKeyId"])
         return {}
 
     # --- tags ------------------------------------------------------------------------------

@@ -61,7 +61,7 @@ class PolicyHandlers(IamBase):
         name = check_name("policy", params["PolicyName"], "policyName")
         document = checked_policy(params["PolicyDocument"], kind="identity", limit=_INLINE_LIMITS[kind])
         await self.runtime.store.execute("iam_inline_put", **key, policy_name=name, document=document)
-        self.source.invalidate()
+        await self.policies_changed()
         return {}
 
     async def get_inline(self, kind: str, ctx: RequestContext, params: Params) -> Result:
@@ -85,7 +85,7 @@ class PolicyHandlers(IamBase):
         result = await self.runtime.store.execute("iam_inline_delete", **key, policy_name=params["PolicyName"])
         if result.rowcount == 0:
             raise NoSuchEntityException(f"The {kind} policy with name {params['PolicyName']} cannot be found.")
-        self.source.invalidate()
+        await self.policies_changed()
         return {}
 
     # --- attachments -----------------------------------------------------------------------
@@ -94,7 +94,7 @@ class PolicyHandlers(IamBase):
         key = await self._inline_key(ctx, kind, params, "Attach{}Policy")
         await self._managed_row(ctx, params["PolicyArn"])
         await self.runtime.store.execute("iam_attach", **key, policy_arn=params["PolicyArn"])
-        self.source.invalidate()
+        await self.policies_changed()
         return {}
 
     async def detach(self, kind: str, ctx: RequestContext, params: Params) -> Result:
@@ -102,7 +102,7 @@ class PolicyHandlers(IamBase):
         result = await self.runtime.store.execute("iam_detach", **key, policy_arn=params["PolicyArn"])
         if result.rowcount == 0:
             raise NoSuchEntityException(f"Policy {params['PolicyArn']} was not found.")
-        self.source.invalidate()
+        await self.policies_changed()
         return {}
 
     async def list_attached(self, kind: str, ctx: RequestContext, params: Params) -> Result:
@@ -120,7 +120,7 @@ class PolicyHandlers(IamBase):
         if policy_arn is not None:
             await self._managed_row(ctx, policy_arn)
         await self.runtime.store.execute("iam_entity_set_boundary", **key, permissions_boundary=policy_arn)
-        self.source.invalidate()
+        await self.policies_changed()
         return {}
 
     async def put_boundary(self, kind: str, ctx: RequestContext, params: Params) -> Result:
@@ -208,7 +208,7 @@ class PolicyHandlers(IamBase):
             raise DeleteConflictException("Cannot delete a policy attached to entities.")
         await self.runtime.store.write([Step("iam_versions_delete_all", {"policy_arn": row["arn"]}),
                                         Step("iam_managed_delete", {"arn": row["arn"]})])
-        self.source.invalidate()
+        await self.policies_changed()
         return {}
 
     async def _customer_policy(self, ctx: RequestContext, arn: str, action: str) -> Row:
@@ -236,7 +236,7 @@ class PolicyHandlers(IamBase):
             steps.append(Step("iam_managed_set_default", {"arn": row["arn"], "version_id": version_id,
                                                           "updated_at": stamp}))
         await self.runtime.store.write(steps)
-        self.source.invalidate()
+        await self.policies_changed()
         return {"PolicyVersion": {"VersionId": version_id, "IsDefaultVersion": bool(params.get("SetAsDefault")),
                                   "CreateDate": timestamp(stamp)}}
 
@@ -282,7 +282,7 @@ class PolicyHandlers(IamBase):
             raise NoSuchEntityException(f"Policy {row['arn']} version {params['VersionId']} does not exist.")
         await self.runtime.store.execute("iam_managed_set_default", arn=row["arn"], version_id=params["VersionId"],
                                          updated_at=now())
-        self.source.invalidate()
+        await self.policies_changed()
         return {}
 
 
