@@ -8,6 +8,7 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from botocore.auth import SigV4Auth
@@ -148,3 +149,36 @@ def test_source_ip_behind_a_trusted_proxy(fresh_server: Start, trusted: bool) ->
             office.send_message(QueueUrl=url, MessageBody="spoofed header is not believed")
     with pytest.raises(ClientError):
         sqs.send_message(QueueUrl=url, MessageBody="from loopback itself")
+
+
+def sns_publish_over_unix(server: ServerProcess, sock: str, topic: str, message: str) -> tuple[int, str]:
+    """A SigV4-signed SNS Publish (Query protocol) sent over a Unix socket."""
+    payload = urlencode({"Action": "Publish", "Version": "2010-03-31", "TopicArn": topic, "Message": message}).encode()
+    request = AWSRequest(method="POST", url="http://localhost/", data=payload,
+                         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    SigV4Auth(Credentials(server.access_key_id, server.secret_access_key), "sns", REGION).add_auth(request)
+    conn = UnixConnection(sock)
+    conn.request("POST", "/", body=payload, headers=dict(request.headers.items()))
+    response = conn.getresponse()
+    text = response.read().decode()
+    conn.close()
+    return response.status, text
+
+
+def test_topic_policy_requiring_the_endpoint(private_server: tuple[ServerProcess, str, str, str]) -> None:
+    """The issue's case: Deny sns:Publish unless aws:SourceVpce is the private listener's id."""
+    proc, sock, _, _ = private_server
+    sns = proc.client("sns")
+    topic = sns.create_topic(Name="Private-Records")["TopicArn"]
+    sns.set_topic_attributes(TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Sid": "owner", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sns:*", "Resource": topic,
+             "Condition": {"StringEquals": {"AWS:SourceOwner": "000000000000"}}},
+            {"Sid": "private-only", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish", "Resource": topic,
+             "Condition": {"StringNotEquals": {"aws:SourceVpce": PRIVATE}}}]}))
+    with pytest.raises(ClientError) as exc:
+        sns.publish(TopicArn=topic, Message="over the public listener")
+    assert exc.value.response["Error"]["Code"] == "AuthorizationError"
+    status, text = sns_publish_over_unix(proc, sock, topic, "through the endpoint")
+    assert status == 200, text
+    assert "<MessageId>" in text
