@@ -193,13 +193,23 @@ def servers(workdir: Path, localstack_python: str | None) -> Iterator[list[Targe
                 target.proc.kill()
 
 
+def await_up(proc: subprocess.Popen[bytes], url: str, timeout: float = 30) -> None:
+    """Wait for a server just started; stop it if it never comes up (nothing is left running)."""
+    try:
+        wait_http(url, timeout=timeout)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+
+
 def start_cipherpost(workdir: Path) -> Target:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "cipherpost.cli", "serve", "--data-dir", str(workdir / "data"),
                              "--listen", f"http://127.0.0.1:{port}", "--log-level", "warning"],
                             stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    wait_http(url + "/_cipherpost/health")
+    await_up(proc, url + "/_cipherpost/health")
     creds = configparser.ConfigParser()
     creds.read(workdir / "data" / "credentials")
     section = creds["cipherpost"]
@@ -210,18 +220,18 @@ def start_moto(moto: str) -> Target:
     port = free_port()
     proc = subprocess.Popen([moto, "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    wait_http(url + "/moto-api/")
+    await_up(proc, url + "/moto-api/")
     return Target("moto_server", url, "testing", "testing", proc)
 
 
 def start_localstack(python: str, workdir: Path) -> Target:
     port = free_port()
-    env = {**os.environ, "GATEWAY_LISTEN": f"127.0.0.1:{port}", "SERVICES": "sns,sqs,kms", "DNS_ADDRESS": "0",
+    env = {**os.environ, "GATEWAY_LISTEN": f"127.0.0.1:{port}", "SERVICES": "sns,sqs,kms,sts", "DNS_ADDRESS": "0",
            "SKIP_SSL_CERT_DOWNLOAD": "1", "DISABLE_EVENTS": "1", "LOCALSTACK_VOLUME_DIR": str(workdir / "ls")}
     log = (workdir / "localstack.log").open("wb")
     proc = subprocess.Popen([python, "-m", "localstack.runtime.main"], env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
-    wait_http(url + "/_localstack/health", timeout=120)
+    await_up(proc, url + "/_localstack/health", timeout=120)
     return Target("localstack", url, "test", "test", proc)
 
 
