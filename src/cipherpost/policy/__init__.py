@@ -34,7 +34,7 @@ from cipherpost.policy.document import (
     validate_policy,
 )
 from cipherpost.policy.errors import PolicySyntaxError
-from cipherpost.policy.evaluate import Decision, DecisionKind, Grant, Layer, evaluate
+from cipherpost.policy.evaluate import Decision, DecisionKind, Grant, Layer, evaluate, root_allowed
 from cipherpost.policy.principals import Principal, PrincipalSpec, root_arn
 from cipherpost.policy.request import ContextValue, Request
 
@@ -64,6 +64,7 @@ __all__ = [
     "evaluate",
     "iam_policy_length",
     "parse_policy",
+    "root_allowed",
     "root_arn",
     "validate_policy",
 ]

@@ -190,6 +190,14 @@ def evaluate(
     return _authorize(request, scans, resource_layer, same_account=owner == who.account, trust=trust_policy)
 
 
+def root_allowed(root_arn: str, action: str, resource: str) -> Decision:
+    """The decision :func:`evaluate` reaches for an account's root user acting in its own
+    account when no policy is in play (no resource, key, trust or endpoint policy): allowed,
+    by the rule that the root may do anything in its own account unless a policy denies.
+    A shortcut for callers that can see there is nothing to evaluate."""
+    return Decision(True, "allowed", None, None, None, None, f"User: {root_arn}", action, resource)
+
+
 def _authorize(
     request: Request, scans: Mapping[Layer, _Scan], resource_layer: Layer, *, same_account: bool, trust: bool = False
 ) -> Decision:

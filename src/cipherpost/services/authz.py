@@ -16,7 +16,7 @@ from typing import ClassVar, Protocol
 
 from cipherpost.context import Caller, RequestContext
 from cipherpost.errors import AccessDenied, AwsError
-from cipherpost.policy import ContextValue, Decision, Grant, Policy, Principal, Request, evaluate
+from cipherpost.policy import ContextValue, Decision, Grant, Policy, Principal, Request, evaluate, root_allowed
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,12 +153,17 @@ class Authorizer:
             encryption_context: the KMS encryption context of the request.
         """
         who = caller or ctx.caller
-        policies = await self.identities.policies_for(who)
         # The endpoint policy applies to what a caller sends through the private listener,
         # not to a service principal acting on its own afterwards.
         direct = not who.is_service
-        keys = request_keys(ctx, through_network=direct)
         endpoint = self.endpoint_policies.get(ctx.endpoint_id) if direct and ctx.endpoint_id else None
+        if (who.is_root and resource_policy is None and endpoint is None and not key_policy and not trust_policy
+                and (resource_account or who.account_id) == who.account_id):
+            # Nothing could deny (a root user has no identity policies): the common case of an
+            # owner using its own resources skips building the request (see root_allowed).
+            return root_allowed(who.arn, action, resource)
+        policies = await self.identities.policies_for(who)
+        keys = request_keys(ctx, through_network=direct)
         if context:
             keys.update(context)
         request = Request(principal_of(who), action, resource, keys, encryption_context)

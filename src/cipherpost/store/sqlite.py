@@ -1,11 +1,20 @@
 """SQLite backend: WAL mode, one writer thread with group commit, a small pool of readers.
 
 Writes never run on the event loop. Every write job is queued to a single writer thread,
-which drains all jobs waiting at that moment into ONE transaction (each job inside its own
-savepoint, so one failing job does not fail its neighbours), commits with
-``synchronous=FULL`` (the commit is fsynced: an acknowledged write survives ``kill -9`` and
-power loss), and only then resolves the jobs' futures. Under load, many requests share each
-fsync; with one request in flight the cost is one commit, as it must be.
+which drains all jobs waiting at that moment into ONE transaction (one failing job does not
+fail its neighbours: see below), commits with ``synchronous=FULL`` (the commit is fsynced:
+an acknowledged write survives ``kill -9`` and power loss), and only then resolves the
+jobs' futures. Under load, many requests share each fsync; with one request in flight the
+cost is one commit, as it must be.
+
+Cross-thread wake-ups (and handing the GIL back and forth) are the expensive part of a
+small write, more than its SQL; so the jobs submitted while the event loop runs its ready
+callbacks are handed to the writer together, by one callback scheduled behind them (one
+wake-up and one batch instead of one each: the writer could not have run without the GIL
+meanwhile anyway). A batch first runs without per-job savepoints; only if a statement
+fails is the transaction rolled back and the batch run again with each job in its own
+savepoint, which gives the same outcome as savepoints from the start (the first run left
+nothing behind); a job alone in its batch just gets its error.
 """
 
 from __future__ import annotations
@@ -69,13 +78,17 @@ def _translate(exc: sqlite3.Error) -> StoreError:
 def _run_steps(conn: sqlite3.Connection, queries: dict[str, str], steps: Sequence[Step]) -> list[StepResult]:
     results: list[StepResult] = []
     for step in steps:
-        cursor = conn.execute(queries[step.query], dict(step.params))
+        params = step.params
+        cursor = conn.execute(queries[step.query], params if type(params) is dict else dict(params))
         rows = [dict(row) for row in cursor.fetchall()] if cursor.description else []
         results.append(StepResult(rows, cursor.rowcount))
     return results
 
 
-def _settle(outcomes: list[tuple[_Job, list[StepResult] | None, BaseException | None]]) -> None:
+_Outcome = tuple[_Job, list[StepResult] | None, BaseException | None]
+
+
+def _settle(outcomes: list[_Outcome]) -> None:
     """Resolve futures on their loop (called via call_soon_threadsafe)."""
     for job, result, error in outcomes:
         if job.future.done():
@@ -94,7 +107,8 @@ class _Writer(threading.Thread):
         super().__init__(name="cipherpost-sqlite-writer", daemon=True)
         self._conn = _connect(path)
         self._queries = queries
-        self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        #: Lists of jobs (one per event-loop hand-over); None stops the thread.
+        self.jobs: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
         self.commits = 0
 
     def run(self) -> None:
@@ -103,34 +117,60 @@ class _Writer(threading.Thread):
             first = self.jobs.get()
             if first is None:
                 break
-            batch = [first]
+            batch = list(first)
             while len(batch) < _MAX_BATCH:
                 try:
-                    job = self.jobs.get_nowait()
+                    jobs = self.jobs.get_nowait()
                 except queue.Empty:
                     break
-                if job is None:
+                if jobs is None:
                     stopping = True
                     break
-                batch.append(job)
-            self._commit_batch(batch)
+                batch += jobs
+            for start in range(0, len(batch), _MAX_BATCH):
+                self._commit_batch(batch[start:start + _MAX_BATCH])
         self._conn.close()
 
+    def _run_batch(self, batch: list[_Job], *, isolated: bool) -> list[_Outcome]:
+        """Run every job in a new transaction (left open); ``isolated``: each in a savepoint.
+
+        Not isolated, a failing statement raises (the caller rolls back); isolated, a failing
+        job is rolled back to its savepoint and its error becomes its outcome.
+        """
+        conn = self._conn
+        queries = self._queries
+        conn.execute("BEGIN IMMEDIATE")
+        if not isolated:
+            return [(job, _run_steps(conn, queries, job.steps), None) for job in batch]
+        outcomes: list[_Outcome] = []
+        for job in batch:
+            conn.execute("SAVEPOINT job")
+            try:
+                outcomes.append((job, _run_steps(conn, queries, job.steps), None))
+                conn.execute("RELEASE job")
+            except sqlite3.Error as exc:
+                conn.execute("ROLLBACK TO job")
+                conn.execute("RELEASE job")
+                outcomes.append((job, None, _translate(exc)))
+        return outcomes
+
     def _commit_batch(self, batch: list[_Job]) -> None:
-        outcomes: list[tuple[_Job, list[StepResult] | None, BaseException | None]] = []
+        outcomes: list[_Outcome]
         conn = self._conn
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            for job in batch:
-                conn.execute("SAVEPOINT job")
-                try:
-                    outcomes.append((job, _run_steps(conn, self._queries, job.steps), None))
-                    conn.execute("RELEASE job")
-                except sqlite3.Error as exc:
-                    conn.execute("ROLLBACK TO job")
-                    conn.execute("RELEASE job")
-                    outcomes.append((job, None, _translate(exc)))
-            conn.execute("COMMIT")
+            try:
+                outcomes = self._run_batch(batch, isolated=False)
+            except sqlite3.Error as exc:
+                # A statement failed: undo the whole batch. Alone, the job gets its error;
+                # otherwise run the batch again, each job in its own savepoint.
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if len(batch) > 1:
+                    outcomes = self._run_batch(batch, isolated=True)
+                else:
+                    outcomes = [(batch[0], None, _translate(exc))]
+            if conn.in_transaction:
+                conn.execute("COMMIT")
             self.commits += 1
         except sqlite3.Error as exc:
             log.exception("group commit of %d jobs failed", len(batch))
@@ -160,6 +200,11 @@ class SqliteStore:
         self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="cipherpost-sqlite-read")
         self._writer: _Writer | None = None
         self._closed = False
+        self._stopping = False
+        #: Jobs submitted during the current iteration of each event loop, not yet handed over.
+        self._pending: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
+        #: Held while handing jobs over and while stopping the writer (no job after the stop).
+        self._handover_lock = threading.Lock()
         self._listeners: dict[str, list[NotifyCallback]] = {}
 
     @classmethod
@@ -230,8 +275,26 @@ class SqliteStore:
                 raise KeyError(f"unknown query {step.query!r}")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[StepResult]] = loop.create_future()
-        self._writer.jobs.put(_Job(steps, future, loop))
+        pending = self._pending.get(loop)
+        if pending is None:
+            self._pending[loop] = [_Job(steps, future, loop)]
+            loop.call_soon(self._hand_over, loop)
+        else:
+            pending.append(_Job(steps, future, loop))
         return await future
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Give the writer the jobs ``loop`` submitted since the last hand-over (on that loop)."""
+        jobs = self._pending.pop(loop, None)
+        if not jobs:
+            return
+        with self._handover_lock:
+            if self._writer is not None and self._writer.is_alive() and not self._stopping:
+                self._writer.jobs.put(jobs)
+                return
+        for job in jobs:
+            if not job.future.done():
+                job.future.set_exception(StoreClosed("store is closed"))
 
     async def execute(self, query: str, /, **params: object) -> StepResult:
         (result,) = await self.write([Step(query, params)])
@@ -265,7 +328,12 @@ class SqliteStore:
             return
         self._closed = True
         if self._writer is not None:
-            self._writer.jobs.put(None)
+            loop = asyncio.get_running_loop()
+            if loop in self._pending:
+                self._hand_over(loop)  # writes submitted before close() are still done
+            with self._handover_lock:
+                self._stopping = True
+                self._writer.jobs.put(None)
             await asyncio.to_thread(self._writer.join)
         self._readers.shutdown(wait=True)
         with self._reader_lock:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any, Final
 
 from cipherpost.context import Caller, RequestContext
@@ -68,7 +67,7 @@ class MessageOperations(SqsCore):
         """
         who = sender or ctx.caller
         sealed = [await self.codec.seal(ctx, queue, message.body, who) for message in batch]
-        batch = [replace(message, stored_body=item.body, body_encoding=item.encoding, sealed_arn=item.sealed_arn)
+        batch = [message.stored_as(item.body, item.encoding, item.sealed_arn)
                  for message, item in zip(batch, sealed, strict=True)]
         sent = await self.messages.send(queue, batch, now_ms())
         if any(item is None for item in sent):

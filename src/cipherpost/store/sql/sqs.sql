@@ -87,6 +87,17 @@ SELECT queue_id, :message_id, last_seq, :body, :body_encoding, :md5_body, :messa
 FROM sqs_queues WHERE queue_id = :queue_id
 RETURNING seq;
 
+-- name: sqs_message_insert_standard
+-- Standard queue: sqs_message_insert without RETURNING (nobody reports the sequence number of a
+-- standard message); the row count says whether it was stored (0: the queue is gone).
+INSERT INTO sqs_messages (queue_id, message_id, seq, body, body_encoding, md5_body, message_attributes,
+                          md5_message_attributes, system_attributes, md5_system_attributes, sender_id, sent_at,
+                          visible_at, receive_count, group_id, dedup_id, dead_letter_source_arn, sealed_arn)
+SELECT queue_id, :message_id, last_seq, :body, :body_encoding, :md5_body, :message_attributes,
+       :md5_message_attributes, :system_attributes, :md5_system_attributes, :sender_id, :sent_at,
+       :visible_at, 0, :group_id, :dedup_id, :dead_letter_source_arn, :sealed_arn
+FROM sqs_queues WHERE queue_id = :queue_id;
+
 -- name: sqs_dedup_expire
 -- FIFO: forget a deduplication id whose 5-minute interval has passed.
 DELETE FROM sqs_dedup WHERE queue_id = :queue_id AND dedup_key = :dedup_key AND expires_at <= :sent_at;
