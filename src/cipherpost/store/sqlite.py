@@ -64,6 +64,9 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
+    # Deleted content (shredded key material, deleted messages) is overwritten where that costs no
+    # extra I/O; WAL frames still hold it until the next checkpoint.
+    conn.execute("PRAGMA secure_delete=FAST")
     conn.execute("PRAGMA busy_timeout=30000")
     return conn
 
