@@ -35,13 +35,17 @@ class QueueRef:
         return self.queue_name.endswith(FIFO_SUFFIX)
 
 
+def is_queue_name(name: str, *, fifo: bool) -> bool:
+    """Whether ``name`` is a valid queue name (1-80 of ``[A-Za-z0-9_-]``, ``.fifo`` iff FIFO)."""
+    stem = name.removesuffix(FIFO_SUFFIX) if fifo else name
+    if fifo and not name.endswith(FIFO_SUFFIX):
+        return False
+    return 0 < len(name) <= MAX_NAME_LENGTH and _NAME.fullmatch(stem) is not None
+
+
 def check_queue_name(name: str, *, fifo: bool) -> None:
     """Raise ``InvalidParameterValue`` unless ``name`` is a valid name for the queue type."""
-    stem = name.removesuffix(FIFO_SUFFIX) if fifo else name
-    valid = 0 < len(name) <= MAX_NAME_LENGTH and _NAME.fullmatch(stem) is not None
-    if fifo and not name.endswith(FIFO_SUFFIX):
-        valid = False
-    if not valid:
+    if not is_queue_name(name, fifo=fifo):
         if fifo:
             raise InvalidParameterValue(
                 "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, "
@@ -73,14 +77,10 @@ def parse_queue_url(url: str) -> QueueRef:
     path = urlsplit(text).path if "://" in text else text
     parts = [unquote(part) for part in path.split("/") if part]
     # Only a name that could be a queue's is looked up (AWS: anything else does not exist).
-    if len(parts) == 2 and _ACCOUNT.fullmatch(parts[0]) and _could_be_name(parts[1]):
+    name = parts[-1] if parts else ""
+    if len(parts) == 2 and _ACCOUNT.fullmatch(parts[0]) and is_queue_name(name, fifo=name.endswith(FIFO_SUFFIX)):
         return QueueRef(parts[0], parts[1])
     raise QueueDoesNotExist("The specified queue does not exist.")
-
-
-def _could_be_name(name: str) -> bool:
-    stem = name.removesuffix(".fifo")
-    return 0 < len(name) <= MAX_NAME_LENGTH and _NAME.fullmatch(stem) is not None
 
 
 def parse_queue_arn(arn: str) -> tuple[str, QueueRef] | None:
