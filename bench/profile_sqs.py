@@ -1,8 +1,7 @@
 """In-process cost of one SigV4-signed SQS ``SendMessage`` through ``Gateway.handle``.
 
-No sockets, no uvicorn: a fake ASGI scope (as uvicorn's httptools protocol builds it) is
-replayed against a real runtime in a temporary data directory (SQLite store, fsynced group
-commits, IAM identity policies as ``cipherpost serve`` wires them). ``--connections``
+Pre-signed requests are replayed against a real runtime (``inprocess.py``: no sockets, no
+uvicorn; SQLite store with fsynced group commits). ``--connections``
 workers each send one request after another (as ``bench/sqs_bench.py``'s wrk connections
 do), ``--requests`` in all. The queue is created with the defaults (SSE-SQS on), or
 ``--plain`` (``SqsManagedSseEnabled=false``), or ``--fifo``.
@@ -20,105 +19,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import configparser
 import cProfile
 import itertools
-import json
 import math
 import pstats
-import tempfile
-import threading
 import time
-from collections.abc import MutableMapping
-from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
+from inprocess import cpu_split, harness, thread_cpu
 
-from cipherpost.auth.authenticate import Authenticator
-from cipherpost.config import load_settings
-from cipherpost.runtime import start_runtime
-from cipherpost.server.app import Gateway
-from cipherpost.services import dispatch_table, providers
-from cipherpost.services.authz import Authorizer
-from cipherpost.services.iam import IamPolicySource
-
-HOST = "127.0.0.1:4566"
 #: The body size of sqs_bench.py's messages (209 bytes).
 MESSAGE = "x" * 209
 
 
-def signed_scope(access_key: str, secret: str, target: str, body: bytes) -> dict[str, Any]:
-    """The ASGI scope of a botocore-signed SQS JSON request (header names lower-case bytes)."""
-    request = AWSRequest(method="POST", url=f"http://{HOST}/", data=body,
-                         headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": target})
-    SigV4Auth(Credentials(access_key, secret), "sqs", "us-east-1").add_auth(request)
-    headers = [(b"host", HOST.encode())]
-    headers += [(name.lower().encode(), value.encode()) for name, value in request.headers.items()]
-    return {"type": "http", "method": "POST", "path": "/", "raw_path": b"/", "query_string": b"",
-            "headers": headers, "client": ("127.0.0.1", 5555), "server": ("127.0.0.1", 4566)}
-
-
-def thread_cpu() -> dict[str, float]:
-    """CPU seconds used so far by each live thread of this process, by thread name."""
-    out: dict[str, float] = {}
-    for thread in threading.enumerate():
-        if thread.ident is None:
-            continue
-        try:
-            spent = time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
-        except (OSError, ValueError):
-            continue  # the thread ended meanwhile
-        out[thread.name] = out.get(thread.name, 0.0) + spent
-    return out
-
-
-def group(name: str) -> str:
-    if name == "MainThread":
-        return "event loop"
-    return "sqlite writer" if name == "cipherpost-sqlite-writer" else "other threads"
-
-
 async def main(requests: int, connections: int, repeat: int, top: int, sort: str, attributes: dict[str, str],
                fifo: bool) -> None:
-    data_dir = Path(tempfile.mkdtemp(prefix="cipherpost-prof-")) / "data"
-    settings = load_settings({"data_dir": data_dir, "listen": [f"http://{HOST}"]}, environ={})
-    runtime = await start_runtime(settings, environ={})
-    active = providers(runtime, Authorizer(IamPolicySource(runtime.store)))
-    for provider in active:
-        await provider.start()
-    try:
-        creds = configparser.ConfigParser()
-        creds.read(data_dir / "credentials")
-        access_key, secret = creds["cipherpost"]["aws_access_key_id"], creds["cipherpost"]["aws_secret_access_key"]
-        authenticator = Authenticator(runtime.credentials, runtime.store, region="us-east-1",
-                                      default_account=runtime.default_account, max_skew=timedelta(seconds=900))
-        gateway = Gateway(region="us-east-1", authenticator=authenticator, handlers=dispatch_table(active),
-                          max_body_bytes=1 << 22)
-        listener = settings.listeners[0]
-        sent: list[MutableMapping[str, Any]] = []
-
-        async def send(message: MutableMapping[str, Any]) -> None:
-            sent.append(message)
-
-        async def call(target: str, params: dict[str, Any]) -> dict[str, Any]:
-            body = json.dumps(params).encode()
-
-            async def receive() -> MutableMapping[str, Any]:
-                return {"type": "http.request", "body": body, "more_body": False}
-
-            sent.clear()
-            await gateway.handle(listener, signed_scope(access_key, secret, target, body), receive, send)
-            if sent[0]["status"] != 200:
-                raise SystemExit(f"{target}: unexpected response {sent[0]['status']}: {sent[1]['body']!r}")
-            return dict(json.loads(sent[1]["body"]))
-
+    async with harness() as h:
+        runtime = h.runtime
         name = "profile.fifo" if fifo else "profile"
         queue_attributes = {**attributes, "FifoQueue": "true"} if fifo else attributes
-        url = (await call("AmazonSQS.CreateQueue", {"QueueName": name, "Attributes": queue_attributes}))["QueueUrl"]
+        created = await h.call_json("sqs", "CreateQueue", {"QueueName": name, "Attributes": queue_attributes})
+        url = created["QueueUrl"]
         print(f"queue {url} attributes {queue_attributes}")
         # wrk replays pre-signed requests; so do we (a FIFO queue gets distinct dedup ids).
         distinct = 4000 if fifo else 1
@@ -127,25 +48,19 @@ async def main(requests: int, connections: int, repeat: int, top: int, sort: str
             params: dict[str, Any] = {"QueueUrl": url, "MessageBody": MESSAGE}
             if fifo:
                 params |= {"MessageGroupId": f"g{n % 16}", "MessageDeduplicationId": f"d{n}"}
-            body = json.dumps(params).encode()
-            scopes.append((signed_scope(access_key, secret, "AmazonSQS.SendMessage", body), body))
-        print("response:", await call("AmazonSQS.SendMessage", {"QueueUrl": url, "MessageBody": MESSAGE}))
+            scopes.append(h.request("sqs", "SendMessage", params))
+        print("response:", await h.call_json("sqs", "SendMessage", {"QueueUrl": url, "MessageBody": MESSAGE}))
         requests -= requests % connections
         pool = itertools.cycle(scopes)
 
         async def worker(count: int) -> None:
             for _ in range(count):
-                scope, body = next(pool)
-
-                async def receive(body: bytes = body) -> MutableMapping[str, Any]:
-                    return {"type": "http.request", "body": body, "more_body": False}
-
-                await gateway.handle(listener, scope, receive, send)
+                await h.replay(*next(pool))
 
         async def run() -> None:
-            sent.clear()
+            h.sent.clear()
             await asyncio.gather(*(worker(requests // connections) for _ in range(connections)))
-            statuses = {message["status"] for message in sent if message["type"] == "http.response.start"}
+            statuses = h.statuses()
             if statuses != {200}:
                 raise SystemExit(f"unexpected statuses {statuses}")
 
@@ -156,10 +71,7 @@ async def main(requests: int, connections: int, repeat: int, top: int, sort: str
             commits, before, start = runtime.store.commits, thread_cpu(), time.perf_counter()
             await run()
             fastest = min(fastest, time.perf_counter() - start)
-            after = thread_cpu()
-            split: dict[str, float] = {}
-            for thread, spent in after.items():
-                split[group(thread)] = split.get(group(thread), 0.0) + spent - before.get(thread, 0.0)
+            split = cpu_split(before, thread_cpu())
             total = sum(split.values())
             if total < best[0]:
                 best = (total, split, runtime.store.commits - commits)
@@ -180,10 +92,6 @@ async def main(requests: int, connections: int, repeat: int, top: int, sort: str
         await run()
         profile.disable()
         pstats.Stats(profile).sort_stats(sort).print_stats(top)
-    finally:
-        for provider in reversed(active):
-            await provider.stop()
-        await runtime.close()
 
 
 if __name__ == "__main__":
