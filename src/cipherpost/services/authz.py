@@ -2,8 +2,9 @@
 
 A provider asks ``authz.enforce(ctx, await authz.decide(ctx, "sqs:SendMessage", queue_arn, ...))``.
 This module adds what only the running system knows — the caller's identity policies
-(from IAM), and the global condition keys of the request (aws:SourceIp,
-aws:SecureTransport, aws:SourceVpce, aws:CurrentTime, kms:ViaService, ...) — then
+(from IAM), the global condition keys of the request (aws:SourceIp,
+aws:SecureTransport, aws:SourceVpce, aws:CurrentTime, kms:ViaService, ...) and of the
+resource (aws:ResourceTag/<key>, from the tags the provider passes) — then
 evaluates with :func:`cipherpost.policy.evaluate` and, on denial, raises the calling
 service's own error with a message naming principal, action, resource and the reason.
 """
@@ -114,6 +115,22 @@ def request_keys(ctx: RequestContext, *, through_network: bool = True) -> dict[s
     return keys
 
 
+def resource_tag_keys(tags: Mapping[str, str]) -> dict[str, ContextValue]:
+    """``aws:ResourceTag/<key>`` condition keys for a resource's tags.
+
+    Condition key names are case-insensitive (the evaluator lower-cases them), tag values
+    are compared as the operator says (case-sensitively under ``StringEquals``). Where a
+    resource has two tags whose keys differ only in case (SQS and KMS tag keys are
+    case-sensitive), both values are present, so no tag is silently hidden.
+    """
+    keys: dict[str, list[str]] = {}
+    names: dict[str, str] = {}
+    for tag_key in sorted(tags):
+        name = names.setdefault(tag_key.lower(), f"aws:ResourceTag/{tag_key}")
+        keys.setdefault(name, []).append(tags[tag_key])
+    return {name: values[0] if len(values) == 1 else values for name, values in keys.items()}
+
+
 class Authorizer:
     """Evaluates AWS access policy for handlers (see the module docstring)."""
 
@@ -140,6 +157,7 @@ class Authorizer:
         grants: Sequence[Grant] = (),
         context: Mapping[str, ContextValue] | None = None,
         encryption_context: Mapping[str, str] | None = None,
+        resource_tags: Mapping[str, str] | None = None,
     ) -> Decision:
         """Decide ``action`` on ``resource`` for ``caller`` (default: the request's caller).
 
@@ -151,6 +169,8 @@ class Authorizer:
             grants: KMS grants on the key.
             context: service-specific condition keys (aws:SourceArn, kms:CallerAccount, ...).
             encryption_context: the KMS encryption context of the request.
+            resource_tags: the tags of the existing resource acted on, as ``aws:ResourceTag/<key>``
+                (``context`` wins over them where both name a key).
         """
         who = caller or ctx.caller
         # The endpoint policy applies to what a caller sends through the private listener,
@@ -164,6 +184,8 @@ class Authorizer:
             return root_allowed(who.arn, action, resource)
         policies = await self.identities.policies_for(who)
         keys = request_keys(ctx, through_network=direct)
+        if resource_tags:
+            keys.update(resource_tag_keys(resource_tags))
         if context:
             keys.update(context)
         request = Request(principal_of(who), action, resource, keys, encryption_context)

@@ -84,7 +84,7 @@ class KmsCore(Provider):
 
         ``kms:CallerAccount`` is the caller's account; a service principal acting on its own
         has no account, so policies conditioned on it (the AWS-managed key policies) do not
-        apply to it.
+        apply to it. The key's tags are ``aws:ResourceTag/<key>`` ("ABAC for AWS KMS").
 
         :raises AccessDeniedException: always KMS's own, also when SNS or SQS call through the
             internal API (they map it to their codes).
@@ -93,6 +93,7 @@ class KmsCore(Provider):
         keys: dict[str, ContextValue] = {} if who.is_service else {"kms:CallerAccount": who.account_id}
         keys.update(context or {})
         grants: list[Grant] = [grant.to_policy_grant() for grant in await self.grants_of(key.key_id)]
+        tags = await self.keys.tags(key.key_id)
         decision = await self.authz.decide(
             ctx,
             action,
@@ -104,6 +105,7 @@ class KmsCore(Provider):
             grants=grants,
             context=keys,
             encryption_context=encryption_context,
+            resource_tags=tags,
         )
         self.authz.enforce(ctx, decision, AccessDeniedException)
 

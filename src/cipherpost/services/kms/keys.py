@@ -29,6 +29,8 @@ DAY_MS = 86_400_000
 #: AWS-managed keys rotate every year ("AWS managed keys": automatic, yearly).
 MANAGED_ROTATION_DAYS = 365
 _CACHE_LIMIT = 4096
+#: Tags read per query; a key has at most 50 ("AWS KMS quotas"), so one query almost always.
+_TAG_PAGE = 100
 
 
 def now_ms() -> int:
@@ -287,3 +289,14 @@ class KeyStore:
     async def set_tags(self, key_id: str, tags: Sequence[tuple[str, str]]) -> None:
         """Add or replace tags on a key, atomically."""
         await self.store.write([Step("kms_tag_put", {"key_id": key_id, "tag_key": k, "tag_value": v}) for k, v in tags])
+
+    async def tags(self, key_id: str) -> dict[str, str]:
+        """Every tag of a key (its ``aws:ResourceTag/<key>`` condition keys)."""
+        tags: dict[str, str] = {}
+        after = ""
+        while True:
+            rows = await self.store.fetch_all("kms_tags_list", key_id=key_id, after=after, limit=_TAG_PAGE)
+            tags.update((str(row["tag_key"]), str(row["tag_value"])) for row in rows)
+            if len(rows) < _TAG_PAGE:
+                return tags
+            after = str(rows[-1]["tag_key"])

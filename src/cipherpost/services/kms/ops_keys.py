@@ -98,16 +98,21 @@ def policy_name(params: Params) -> str:
 class KeyOps(KmsCore):
     """Key lifecycle and key policy handlers."""
 
-    async def lockout_check(self, ctx: RequestContext, policy: Policy, arn: str, bypass: bool) -> None:
+    async def lockout_check(self, ctx: RequestContext, policy: Policy, arn: str, bypass: bool,
+                            key_id: str | None = None) -> None:
         """AWS's policy lockout safety check: the new policy must let the caller PutKeyPolicy.
+
+        ``key_id`` names an existing key (PutKeyPolicy), whose tags the check then sees.
 
         :raises MalformedPolicyDocumentException: it would not, and the request did not set
             ``BypassPolicyLockoutSafetyCheck``.
         """
         if bypass:
             return
+        tags = await self.keys.tags(key_id) if key_id is not None else None
         decision = await self.authz.decide(ctx, "kms:PutKeyPolicy", arn, resource_policy=policy, key_policy=True,
-                                           context={"kms:CallerAccount": ctx.caller.account_id})
+                                           context={"kms:CallerAccount": ctx.caller.account_id},
+                                           resource_tags=tags)
         if not decision.allowed:
             raise MalformedPolicyDocumentException(_LOCKOUT)
 
@@ -220,7 +225,8 @@ class KeyOps(KmsCore):
         key = await self.use_key(ctx, params["KeyId"], "PutKeyPolicy")
         if key.is_managed:  # their policy allows no PutKeyPolicy; kept for a changed managed policy
             raise AccessDeniedException(f"You cannot change the key policy of AWS managed key {key.arn}.")
-        await self.lockout_check(ctx, policy, key.arn, bool(params.get("BypassPolicyLockoutSafetyCheck")))
+        await self.lockout_check(ctx, policy, key.arn, bool(params.get("BypassPolicyLockoutSafetyCheck")),
+                                 key.key_id)
         await self.runtime.store.execute("kms_key_set_policy", key_id=key.key_id, policy=text)
         return {}
 

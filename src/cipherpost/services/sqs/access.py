@@ -4,7 +4,9 @@ The decision is the policy engine's (``Authorizer.decide``): the caller's identi
 policies (from IAM, once it provides them) and the queue's ``Policy`` attribute, with
 AWS's rules — the account root may do anything in its own account; another account's
 principal needs the queue policy to allow it (and its own account to allow it too); a
-service principal such as ``sns.amazonaws.com`` has only the queue policy.
+service principal such as ``sns.amazonaws.com`` has only the queue policy. The queue's
+tags are the ``aws:ResourceTag/<key>`` condition keys of every operation on it (CreateQueue
+has ``aws:RequestTag`` instead: the queue does not exist yet).
 
 Batch operations are authorized as their single forms ("Amazon SQS API permissions"):
 ``SendMessageBatch`` needs ``sqs:SendMessage``, and so on.
@@ -67,7 +69,7 @@ class QueueAccess:
                          f"because cross-account permissions do not apply to this action")
         decision = await self.authz.decide(
             ctx, action_for(name), queue.arn, caller=caller, resource_policy=queue.policy,
-            resource_account=queue.ref.account_id, context=context)
+            resource_account=queue.ref.account_id, context=context, resource_tags=queue.tags)
         self.authz.enforce(ctx, decision)
 
     async def check_account(self, ctx: RequestContext, resource: str, *, operation: str | None = None) -> None:
