@@ -13,9 +13,9 @@ from cipherpost.context import RequestContext
 from cipherpost.runtime import Runtime
 from cipherpost.services.authz import Authorizer
 from cipherpost.services.base import Params, Provider
-from cipherpost.services.sqs import broadcast
+from cipherpost.services.broadcast import Broadcast
+from cipherpost.services.sqs import events
 from cipherpost.services.sqs.access import QueueAccess
-from cipherpost.services.sqs.broadcast import Broadcast
 from cipherpost.services.sqs.errors import (
     BatchEntryIdsNotDistinct,
     EmptyBatchRequest,
@@ -105,7 +105,7 @@ class SqsCore(Provider):
         self.notifier = QueueNotifier()
         self.access = QueueAccess(authz)
         self.codec = BodyCodec(runtime.store, runtime.keyring, kms)
-        self.broadcast = Broadcast(runtime.store, self._remote_event)
+        self.broadcast = Broadcast(runtime.store, events.CHANNEL, self._remote_event)
         self.queues.on_change = self._queue_changed
         if kms is not None:
             kms.key_listeners.append(self._key_unusable)
@@ -115,24 +115,24 @@ class SqsCore(Provider):
     def wake(self, queue_id: str) -> None:
         """Messages may be available in ``queue_id``: wake long polls here and on other nodes."""
         self.notifier.notify(queue_id)
-        self.broadcast.publish(broadcast.MESSAGES, queue_id)
+        self.broadcast.publish(events.MESSAGES, queue_id)
 
     def _queue_changed(self, ref: QueueRef) -> None:
-        self.broadcast.publish(broadcast.QUEUE, f"{ref.account_id}/{ref.queue_name}")
+        self.broadcast.publish(events.QUEUE, f"{ref.account_id}/{ref.queue_name}")
 
     async def _key_unusable(self, key_id: str) -> None:
         """KMS disabled a key or scheduled its deletion: its data keys stop working on every node."""
         self.codec.invalidate_key(key_id)
-        await self.broadcast.publish_now(broadcast.KMS_KEY, key_id)
+        await self.broadcast.publish_now(events.KMS_KEY, key_id)
 
     def _remote_event(self, kind: str, value: str) -> None:
-        """Another node's event (see :mod:`.broadcast`)."""
-        if kind == broadcast.MESSAGES:
+        """Another node's event (see :mod:`.events`)."""
+        if kind == events.MESSAGES:
             self.notifier.notify(value)
-        elif kind == broadcast.QUEUE:
+        elif kind == events.QUEUE:
             account_id, _, name = value.partition("/")
             self.queues.invalidate(QueueRef(account_id, name))
-        elif kind == broadcast.KMS_KEY:
+        elif kind == events.KMS_KEY:
             self.codec.invalidate_key(value)
 
     async def queue_for(self, ctx: RequestContext, params: Params, *, operation: str | None = None) -> Queue:
