@@ -1,4 +1,5 @@
-"""End-to-end helpers: start a real `cipherpost serve` process on a free port, reach it with boto3.
+"""End-to-end helpers: start a real `cipherpost serve` process on a free port, reach it with boto3;
+an HTTP or HTTPS subscriber endpoint for SNS.
 
 With ``CIPHERPOST_TEST_BACKEND=postgres`` every server stores its data in a PostgreSQL
 database of its own (created on first use of a data directory, so restarts find it again)
@@ -9,15 +10,21 @@ from __future__ import annotations
 
 import configparser
 import hashlib
+import json
 import os
 import signal
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -172,3 +179,114 @@ def fails(call: Any, expected: str, **params: Any) -> str:
         call(**params)
     assert code(exc) == expected, exc.value.response
     return str(exc.value.response["Error"]["Message"])
+
+
+# --- SNS HTTP/S subscribers --------------------------------------------------------------------
+
+Request = tuple[float, dict[str, str], str]
+
+
+class Endpoint:
+    """A subscriber: records every POST; answers with the statuses queued in ``statuses``.
+
+    With ``tls`` (a server-side context, which a test may swap for another between
+    connections) it speaks HTTPS only, and records every handshake that failed in ``refused``
+    (the reason as the server side saw it: a client that rejects the certificate may
+    just hang up, so the reason says little about why).
+    """
+
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self.tls = tls
+        self.requests: list[Request] = []
+        self.refused: list[str] = []
+        self.statuses: list[int] = []
+        self.lock = threading.Lock()
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+                with endpoint.lock:
+                    endpoint.requests.append((time.monotonic(), {k.lower(): v for k, v in self.headers.items()},
+                                              body))
+                    status = endpoint.statuses.pop(0) if endpoint.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        class Server(ThreadingHTTPServer):
+            def finish_request(self, request: Any, client_address: Any) -> None:
+                tls = endpoint.tls
+                if tls is None:
+                    super().finish_request(request, client_address)
+                    return
+                try:  # the handshake runs in the request's thread, not in the accept loop
+                    conn = tls.wrap_socket(request, server_side=True)
+                except OSError as exc:
+                    with endpoint.lock:
+                        endpoint.refused.append(str(getattr(exc, "reason", None) or type(exc).__name__))
+                    return
+                with conn:
+                    super().finish_request(conn, client_address)
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        scheme = "http" if tls is None else "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}/hook/{uuid.uuid4().hex[:6]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait(self, count: int, timeout: float = 15) -> list[Request]:
+        """The requests once there are at least ``count``."""
+        self._wait_for(lambda: len(self.requests) >= count, timeout,
+                       lambda: f"expected {count} requests, got {self.requests}")
+        return list(self.requests)
+
+    def wait_refused(self, count: int, timeout: float = 5) -> list[str]:
+        """The failed handshakes' reasons once there are at least ``count``."""
+        self._wait_for(lambda: len(self.refused) >= count, timeout,
+                       lambda: f"expected {count} refused handshakes, got {self.refused}; requests {self.requests}")
+        return list(self.refused)
+
+    def _wait_for(self, done: Callable[[], bool], timeout: float, failure: Callable[[], str]) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if done():
+                    return
+            time.sleep(0.05)
+        raise AssertionError(failure())
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def certificate(server: ServerProcess, url: str) -> bytes:
+    """The certificate, downloaded from SigningCertURL without credentials, as subscribers do."""
+    assert url.startswith(server.url.replace("127.0.0.1", "localhost")) or url.startswith(server.url)
+    status, headers, body = http_get(url.replace("localhost", "127.0.0.1"))
+    assert status == 200, body
+    assert headers["content-type"] == "application/x-pem-file"
+    assert body.startswith(b"-----BEGIN CERTIFICATE")
+    return body
+
+
+def new_topic(server: ServerProcess, **attributes: str) -> str:
+    return str(server.client("sns").create_topic(Name=f"h-{uuid.uuid4().hex[:8]}", Attributes=attributes)["TopicArn"])
+
+
+def subscribe_confirmed(server: ServerProcess, endpoint: Endpoint, topic: str,
+                        attributes: dict[str, str] | None = None) -> str:
+    """Subscribe ``endpoint`` (protocol http or https, from its URL), confirm with the token it
+    received, and forget the confirmation request; returns the subscription's ARN."""
+    sns = server.client("sns")
+    protocol = endpoint.url.partition(":")[0]
+    sns.subscribe(TopicArn=topic, Protocol=protocol, Endpoint=endpoint.url, Attributes=attributes or {})
+    (_, _, body), *_ = endpoint.wait(1)
+    token = json.loads(body)["Token"]
+    arn: str = sns.confirm_subscription(TopicArn=topic, Token=token)["SubscriptionArn"]
+    with endpoint.lock:
+        endpoint.requests.clear()
+    return arn

@@ -5,56 +5,16 @@ the dead-letter queue once the policy is exhausted."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from e2e_support import ServerProcess, http_get, launch
+from e2e_support import Endpoint, ServerProcess, certificate, http_get, launch, new_topic, subscribe_confirmed
 
 from cipherpost.demo import queue_policy
 from cipherpost.services.sns.signing import verify
-
-
-class Endpoint:
-    """A subscriber: records every POST; answers with the statuses queued in ``statuses``."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[float, dict[str, str], str]] = []
-        self.statuses: list[int] = []
-        self.lock = threading.Lock()
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
-                with endpoint.lock:
-                    endpoint.requests.append((time.monotonic(), {k.lower(): v for k, v in self.headers.items()},
-                                              body))
-                    status = endpoint.statuses.pop(0) if endpoint.statuses else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook/{uuid.uuid4().hex[:6]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def wait(self, count: int, timeout: float = 15) -> list[tuple[float, dict[str, str], str]]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.requests) >= count:
-                    return list(self.requests)
-            time.sleep(0.05)
-        raise AssertionError(f"expected {count} requests, got {self.requests}")
 
 
 @pytest.fixture(scope="module")
@@ -68,18 +28,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 def endpoint() -> Iterator[Endpoint]:
     hook = Endpoint()
     yield hook
-    hook.server.shutdown()
-    hook.server.server_close()
-
-
-def certificate(server: ServerProcess, url: str) -> bytes:
-    """The certificate, downloaded from SigningCertURL without credentials, as subscribers do."""
-    assert url.startswith(server.url.replace("127.0.0.1", "localhost")) or url.startswith(server.url)
-    status, headers, body = http_get(url.replace("localhost", "127.0.0.1"))
-    assert status == 200, body
-    assert headers["content-type"] == "application/x-pem-file"
-    assert body.startswith(b"-----BEGIN CERTIFICATE")
-    return body
+    hook.close()
 
 
 def test_links_work_without_credentials(server: ServerProcess, endpoint: Endpoint) -> None:
@@ -101,22 +50,6 @@ def test_links_work_without_credentials(server: ServerProcess, endpoint: Endpoin
     assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
     status, _, answer = http_get(f"{server.url}/?Action=Unsubscribe&SubscriptionArn={topic}:nope")
     assert status == 404 and b"<Code>NotFound</Code>" in answer
-
-
-def subscribe_confirmed(server: ServerProcess, endpoint: Endpoint, topic: str,
-                        attributes: dict[str, str] | None = None) -> str:
-    sns = server.client("sns")
-    sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=endpoint.url, Attributes=attributes or {})
-    (_, _, body), *_ = endpoint.wait(1)
-    token = json.loads(body)["Token"]
-    arn: str = sns.confirm_subscription(TopicArn=topic, Token=token)["SubscriptionArn"]
-    with endpoint.lock:
-        endpoint.requests.clear()
-    return arn
-
-
-def new_topic(server: ServerProcess, **attributes: str) -> str:
-    return str(server.client("sns").create_topic(Name=f"h-{uuid.uuid4().hex[:8]}", Attributes=attributes)["TopicArn"])
 
 
 def test_confirmation_then_signed_notifications(server: ServerProcess, endpoint: Endpoint) -> None:
