@@ -186,3 +186,49 @@ def test_fifo_topic_to_fifo_queue_keeps_order_and_deduplicates(server: ServerPro
     received = [json.loads(m["Body"])["Message"] for m in drain(server, url, 7)]
     assert [m for m in received if m.startswith("m")] == ["m0", "m1", "m2", "m3", "m4", "m5"]
     assert sorted(received) == ["g-first", "m0", "m1", "m2", "m3", "m4", "m5"]
+
+
+def test_changes_apply_to_the_next_publish(server: ServerProcess) -> None:
+    """Publish and delivery keep topics, subscriptions and queue decisions in memory: every
+    change must still apply to the very next message."""
+    sns, sqs = server.client("sns"), server.client("sqs")
+    arn = topic(server)
+    url, queue_arn = queue(server, arn)
+    dead_url, dead_arn = queue(server, arn)
+    subscription = sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn, Attributes={
+        "RawMessageDelivery": "true", "RedrivePolicy": json.dumps({"deadLetterTargetArn": dead_arn})})[
+        "SubscriptionArn"]
+
+    def publish(text: str, **attributes: str) -> None:
+        sns.publish(TopicArn=arn, Message=text, MessageAttributes={
+            k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()})
+
+    def bodies(marker: str) -> list[str]:
+        """Everything that arrived until ``marker`` did."""
+        found: list[str] = []
+        for _ in range(10):
+            found += [m["Body"] for m in drain(server, url, 1, wait=2)]
+            if marker in found:
+                return found
+        raise AssertionError(f"{marker} never arrived; got {found}")
+
+    publish("first")
+    assert bodies("first") == ["first"]
+    sns.set_subscription_attributes(SubscriptionArn=subscription, AttributeName="FilterPolicy",
+                                    AttributeValue=json.dumps({"kind": ["x"]}))
+    publish("filtered out")
+    publish("matches", kind="x")
+    assert bodies("matches") == ["matches"]
+    sns.set_subscription_attributes(SubscriptionArn=subscription, AttributeName="FilterPolicy", AttributeValue="")
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": ""})  # SNS may no longer send
+    publish("refused")
+    assert [m["Body"] for m in drain(server, dead_url, 1)] == ["refused"]  # a client error: not retried
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": queue_policy(queue_arn, arn)})
+    publish("allowed again")
+    assert bodies("allowed again") == ["allowed again"]
+    sns.unsubscribe(SubscriptionArn=subscription)
+    other_url, other_arn = queue(server, arn)
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=other_arn)
+    publish("after unsubscribe")
+    assert [json.loads(m["Body"])["Message"] for m in drain(server, other_url, 1)] == ["after unsubscribe"]
+    assert drain(server, url, 1, wait=1) == []

@@ -332,3 +332,14 @@ def test_message_structure_property(entries: dict[str, str], default: str, proto
 def test_message_structure_raises_only_invalid_parameter(text: str) -> None:
     with contextlib.suppress(InvalidParameter):
         message_structure_json(text, "sqs")
+
+
+_texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+
+
+@given(st.dictionaries(_texts, st.one_of(_texts, st.dictionaries(_texts, st.dictionaries(_texts, _texts)))))
+def test_envelope_layout_is_json_dumps_indented(envelope: dict[str, Any]) -> None:
+    """The hand-rolled serializer lays envelopes out exactly as an indented json.dumps would."""
+    from cipherpost.services.sns.notification import _dumps  # noqa: PLC0415 - the private layout function
+
+    assert _dumps(envelope) == json.dumps(envelope, indent=2, separators=(",", " : "), ensure_ascii=False)

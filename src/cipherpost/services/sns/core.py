@@ -19,12 +19,14 @@ from cipherpost.runtime import Runtime
 from cipherpost.services.authz import Authorizer
 from cipherpost.services.base import Provider
 from cipherpost.services.kms import KmsProvider
+from cipherpost.services.sns.cache import TopicCache
 from cipherpost.services.sns.errors import InvalidParameter, NotFound
 from cipherpost.services.sns.signing import SigningKey
 from cipherpost.services.sns.sse import TopicEncryption
 from cipherpost.services.sns.subscriptions import Subscription
 from cipherpost.services.sns.topics import Topic, parse_topic_arn
 from cipherpost.services.sqs import SqsProvider
+from cipherpost.store import Step, StepResult
 
 SERVICE_PRINCIPAL: Final = "sns.amazonaws.com"
 SIGNING_KEY_FILE: Final = "sns-signing-key"
@@ -66,6 +68,7 @@ class SnsCore(Provider):
         self.base_url = runtime.settings.base_url
         self.store = runtime.store
         self.encryption = TopicEncryption(kms, self.region)
+        self.topics = TopicCache(runtime.store)
         self.wake = asyncio.Event()
         self._signing_key: SigningKey | None = None
         self._signing_lock = asyncio.Lock()
@@ -99,11 +102,15 @@ class SnsCore(Provider):
 
     # --- topics ----------------------------------------------------------------------------
 
-    async def find_topic(self, arn: str) -> Topic | None:
+    async def find_topic(self, arn: str, *, cached: bool = False) -> Topic | None:
+        """The topic ``arn`` names, or None; ``cached``: as :mod:`.cache` holds it (hot paths)."""
+        if cached:
+            return await self.topics.topic(arn)
         row = await self.store.fetch_one("sns_topic_get", topic_arn=arn)
         return Topic.from_row(row) if row else None
 
-    async def topic_for(self, ctx: RequestContext, arn: object, action: str, *, parameter: str = "TopicArn") -> Topic:
+    async def topic_for(self, ctx: RequestContext, arn: object, action: str, *, parameter: str = "TopicArn",
+                        cached: bool = False) -> Topic:
         """The topic ``arn`` names, once the caller may perform ``sns:<action>`` on it.
 
         :raises InvalidParameter: not a topic ARN. :raises NotFound: no such topic.
@@ -111,7 +118,7 @@ class SnsCore(Provider):
         """
         if not arn or parse_topic_arn(str(arn)) is None:
             raise InvalidParameter(f"Invalid parameter: {parameter}")
-        topic = await self.find_topic(str(arn))
+        topic = await self.find_topic(str(arn), cached=cached)
         if topic is None or parse_topic_arn(topic.arn) is None:
             raise NotFound("Topic does not exist")
         await self.authorize_topic(ctx, topic, action)
@@ -119,7 +126,7 @@ class SnsCore(Provider):
 
     async def authorize_topic(self, ctx: RequestContext, topic: Topic, action: str) -> None:
         decision = await self.authz.decide(ctx, f"sns:{action}", topic.arn, resource_policy=topic.policy,
-                                           resource_account=topic.account_id)
+                                           resource_account=topic.account_id, resource_tags=topic.tags)
         self.authz.enforce(ctx, decision)
 
     async def authorize_account(self, ctx: RequestContext, action: str, resource: str) -> None:
@@ -129,9 +136,19 @@ class SnsCore(Provider):
 
     # --- subscriptions ---------------------------------------------------------------------
 
-    async def find_subscription(self, arn: str) -> Subscription | None:
+    async def find_subscription(self, arn: str, *, cached: bool = False) -> Subscription | None:
+        """The subscription ``arn`` names, or None; ``cached``: as :mod:`.cache` holds it."""
+        if cached:
+            return await self.topics.subscription(arn)
         row = await self.store.fetch_one("sns_subscription_get", subscription_arn=arn)
         return Subscription.from_row(row) if row else None
+
+    async def write_topic(self, topic_arn: str, steps: list[Step]) -> list[StepResult]:
+        """Change a topic or its subscriptions: one store write, then every node forgets the topic."""
+        try:
+            return await self.store.write(steps)
+        finally:
+            self.topics.changed(topic_arn)
 
     async def subscription_for(self, ctx: RequestContext, arn: object, action: str) -> tuple[Subscription, Topic]:
         """The subscription ``arn`` names and its topic, for its owner or the topic's.

@@ -1,24 +1,28 @@
 """The delivery worker: drains the outbox that Publish and Subscribe fill.
 
 Each node runs one worker (``CIPHERPOST_SNS_DELIVERY_CONCURRENCY`` deliveries at a time,
-default 32; ``0`` makes the node API-only, leaving delivery to other nodes sharing the
+default 64; ``0`` makes the node API-only, leaving delivery to other nodes sharing the
 PostgreSQL store). It leases due outbox rows (a lease of :data:`LEASE_MS`: a row whose
-node died mid-delivery becomes due again when its lease ends), and for each one:
+node died mid-delivery becomes due again when its lease ends), groups them by message, and
+for each message:
 
-1. reads the message (decrypting the body as ``sns.amazonaws.com`` for encrypted topics),
-2. builds the payload: the raw message (``RawMessageDelivery``) or the signed JSON
-   envelope — signed once per message text (the signed fields are the same for every
-   subscription), in a worker thread,
+1. reads it once (decrypting the body once, as ``sns.amazonaws.com``, for encrypted topics);
+2. builds each subscription's payload: the raw message (``RawMessageDelivery``) or the
+   signed JSON envelope — signed once per message text (the signed fields are the same for
+   every subscription), in a worker thread;
 3. sends it: to SQS through ``deliver_as_service`` (the queue policy and the queue key's
-   policy decide, with ``aws:SourceArn`` = the topic), or by HTTP POST,
-4. records the outcome in one write: delivered -> the row goes; failed -> retried per the
-   delivery policy, or moved to the subscription's dead-letter queue when the policy is
-   exhausted or the error is the client's (AWS: "client-side errors" such as a queue
-   policy that does not allow SNS, a deleted queue, or a queue key SNS may not use, are
-   not retried). A message row goes with its last delivery.
+   policy decide, with ``aws:SourceArn`` = the topic), the outbox row's removal committed in
+   the same write as the message it puts in the queue; or by HTTP POST;
+4. records any other outcome in one write: delivered -> the row goes; failed -> retried
+   per the delivery policy, or moved to the subscription's dead-letter queue when the policy
+   is exhausted or the error is the client's (AWS: "client-side errors" such as a queue
+   policy that does not allow SNS, a deleted queue, or a queue key SNS may not use, are not
+   retried). A message row goes with its last delivery.
 
-FIFO topics: a delivery waits until the earlier deliveries of its message group to the
-same subscription are done, so a FIFO queue receives each group in order.
+Topics and subscriptions come from :mod:`.cache` (an unsubscribed or deleted one gets
+nothing more, as in AWS). FIFO topics: a delivery waits until the earlier deliveries of its
+message group to the same subscription are done, so a FIFO queue receives each group in
+order.
 """
 
 from __future__ import annotations
@@ -27,10 +31,13 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 import random
+import urllib.parse
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any, Final
 
 from cipherpost.crypto.errors import InvalidEnvelope
@@ -61,6 +68,8 @@ class Attempt:
     detail: str = ""
     payload: str | None = None
     attributes: dict[str, Any] | None = None
+    recorded: bool = False
+    """The outcome is already in the store (committed with the message sent to a queue)."""
 
 
 class DeliveryWorker(SnsCore):
@@ -72,10 +81,11 @@ class DeliveryWorker(SnsCore):
     def _init_delivery(self) -> None:
         self._signatures: OrderedDict[tuple[str, str], asyncio.Future[str]] = OrderedDict()
         self._running: set[asyncio.Task[None]] = set()
+        self._in_flight = 0
 
     async def start_delivery(self) -> None:
         self._init_delivery()
-        concurrency = env_int(CONCURRENCY_ENV, 32)
+        concurrency = env_int(CONCURRENCY_ENV, 64)
         if concurrency <= 0:
             log.info("sns: delivery worker disabled on this node (%s=0)", CONCURRENCY_ENV)
             return
@@ -96,20 +106,22 @@ class DeliveryWorker(SnsCore):
             await self._http.close()
 
     async def _drain_forever(self, concurrency: int) -> None:
-        slots = asyncio.Semaphore(concurrency)
         while True:
             self.wake.clear()
             try:
-                claimed = await self._claim(concurrency - len(self._running))
+                claimed = await self._claim(concurrency - self._in_flight)
             except Exception:
                 log.exception("sns: leasing deliveries failed")
                 claimed = []
+            by_message: dict[str, list[Row]] = {}
             for row in claimed:
-                await slots.acquire()
-                task = asyncio.create_task(self._run_one(row, slots))
+                by_message.setdefault(str(row["message_id"]), []).append(row)
+            for message_id, rows in by_message.items():
+                self._in_flight += len(rows)
+                task = asyncio.create_task(self._run_message(message_id, rows))
                 self._running.add(task)
                 task.add_done_callback(self._running.discard)
-            if len(claimed) == 0 or len(self._running) >= concurrency:
+            if len(claimed) == 0 or self._in_flight >= concurrency:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), POLL_SECONDS)
 
@@ -120,36 +132,57 @@ class DeliveryWorker(SnsCore):
         result = await self.store.execute("sns_outbox_claim", now=now, lease_until=now + LEASE_MS, n=room)
         return result.rows
 
-    async def _run_one(self, row: Row, slots: asyncio.Semaphore) -> None:
+    async def _run_message(self, message_id: str, rows: list[Row]) -> None:
         try:
-            await self.deliver(row)
+            await self.deliver_message(message_id, rows)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("sns: delivery %s failed unexpectedly; retrying later", row["delivery_id"])
+            log.exception("sns: delivering message %s failed unexpectedly; retrying later", message_id)
         finally:
-            slots.release()
+            self._in_flight -= len(rows)
             self.wake.set()
 
-    # --- one delivery ----------------------------------------------------------------------
+    # --- one message -----------------------------------------------------------------------
 
-    async def deliver(self, row: Row) -> None:
-        """Attempt one leased delivery and record its outcome."""
-        message = await self.store.fetch_one("sns_message_get", message_id=row["message_id"])
+    async def deliver_message(self, message_id: str, rows: list[Row]) -> None:
+        """Attempt the leased deliveries ``rows`` of one message and record their outcomes."""
+        message = await self.store.fetch_one("sns_message_get", message_id=message_id)
         if message is None:
-            await self._finish(row)
+            await self.store.write([step for row in rows for step in _done_steps(row)])
             return
         if message["kind"] != "Notification":
-            await self._confirmation(row, message)
+            for row in rows:
+                await self._confirmation(row, message)
             return
-        subscription = await self.find_subscription(str(row["subscription_arn"]))
-        topic = await self.find_topic(str(message["topic_arn"]))
-        if subscription is None or topic is None:  # unsubscribed or deleted since: AWS stops too
+        topic = await self.find_topic(str(message["topic_arn"]), cached=True)
+        if topic is None:  # deleted since: AWS stops too
+            await self.store.write([step for row in rows for step in _done_steps(row)])
+            return
+        try:
+            body: str | Attempt = await self._plaintext(message, topic)
+        except AwsError as exc:
+            body = Attempt(False, detail=f"{exc.code}: {exc.message}")
+        except InvalidEnvelope:
+            body = Attempt(False, client_error=True, detail="stored body does not decrypt")
+        results = await asyncio.gather(*(self._deliver(row, message, topic, body) for row in rows),
+                                       return_exceptions=True)
+        for row, result in zip(rows, results, strict=True):
+            if isinstance(result, BaseException) and not isinstance(result, Exception):
+                raise result
+            if isinstance(result, Exception):
+                log.error("sns: delivery %s failed unexpectedly; retrying later", row["delivery_id"],
+                          exc_info=result)
+
+    async def _deliver(self, row: Row, message: Row, topic: Topic, body: str | Attempt) -> None:
+        subscription = await self.find_subscription(str(row["subscription_arn"]), cached=True)
+        if subscription is None:  # unsubscribed since: AWS stops too
             await self._finish(row)
             return
-        attempt = await self._notify(message, subscription, topic)
+        attempt = body if isinstance(body, Attempt) else await self._notify(row, message, subscription, topic, body)
         if attempt.delivered:
-            await self._finish(row)
+            if not attempt.recorded:
+                await self._finish(row)
             return
         retry = (delivery_policy.MANAGED_RETRY if subscription.protocol == "sqs" else
                  delivery_policy.http_policy(topic.attributes.get("DeliveryPolicy"),
@@ -161,15 +194,8 @@ class DeliveryWorker(SnsCore):
             return
         await self._dead_letter(row, message, subscription, attempt)
 
-    async def _notify(self, message: Row, subscription: Subscription, topic: Topic) -> Attempt:
-        account = topic.account_id
-        ctx = self.service_context(account, "Deliver")
-        try:
-            body = await self._plaintext(message, topic)
-        except AwsError as exc:
-            return Attempt(False, detail=f"{exc.code}: {exc.message}")
-        except InvalidEnvelope:
-            return Attempt(False, client_error=True, detail="stored body does not decrypt")
+    async def _notify(self, row: Row, message: Row, subscription: Subscription, topic: Topic,
+                      body: str) -> Attempt:
         structure = json.loads(body) if message["message_structure"] == "json" else None
         text = messages.message_for(body, structure, subscription.protocol)
         attributes = messages.loaded_attributes(message["message_attributes"])
@@ -178,8 +204,9 @@ class DeliveryWorker(SnsCore):
         else:
             payload = await self._envelope(message, topic, subscription, text, attributes)
         if subscription.protocol == "sqs":
+            ctx = self.service_context(topic.account_id, "Deliver")
             return await self._to_queue(ctx, subscription.endpoint, payload, attributes if subscription.raw else None,
-                                        topic.arn, message)
+                                        topic.arn, message, also=_done_steps(row))
         assert self._http is not None
         policy = delivery_policy.http_policy(topic.attributes.get("DeliveryPolicy"),
                                              subscription.attributes.get("DeliveryPolicy"))
@@ -230,28 +257,29 @@ class DeliveryWorker(SnsCore):
         return await asyncio.shield(future)
 
     def unsubscribe_url(self, subscription_arn: str) -> str:
-        from urllib.parse import quote  # noqa: PLC0415
-
-        return f"{self.base_url}/?Action=Unsubscribe&SubscriptionArn={quote(subscription_arn, safe='')}"
+        return f"{self.base_url}/?Action=Unsubscribe&SubscriptionArn={_quoted(subscription_arn)}"
 
     async def _to_queue(self, ctx: Any, queue_arn: str, payload: str, attributes: dict[str, Any] | None,
-                        topic_arn: str, message: Row) -> Attempt:
+                        topic_arn: str, message: Row, also: Sequence[Step] = ()) -> Attempt:
+        """Send to a queue as SNS; ``also``: steps committed with the message (they are
+        committed too if the queue vanished at that very moment: the delivery then fails
+        as a client error, its outbox row already gone)."""
         fifo_queue = queue_arn.endswith(".fifo")
         try:
             await self.sqs.deliver_as_service(
                 ctx, queue_arn, payload, message_attributes=attributes or None, source_arn=topic_arn,
                 message_group_id=message["group_id"] if fifo_queue else None,
-                message_deduplication_id=(message["dedup_id"] or message["message_id"]) if fifo_queue else None)
+                message_deduplication_id=(message["dedup_id"] or message["message_id"]) if fifo_queue else None,
+                also=also)
         except AwsError as exc:
             return Attempt(False, client_error=exc.sender_fault, detail=f"{exc.code}: {exc.message}",
                            payload=payload, attributes=attributes)
-        return Attempt(True)
+        return Attempt(True, recorded=bool(also))
 
     # --- outcomes --------------------------------------------------------------------------
 
     async def _finish(self, row: Row) -> None:
-        await self.store.write([Step("sns_outbox_done", {"delivery_id": row["delivery_id"]}),
-                                Step("sns_message_delete_if_done", {"message_id": row["message_id"]})])
+        await self.store.write(_done_steps(row))
 
     async def _retry(self, row: Row, delay: float) -> None:
         jitter = delay * random.uniform(0.0, 0.1)
@@ -307,6 +335,18 @@ class DeliveryWorker(SnsCore):
             await self._finish(row)
         else:
             await self._retry(row, delay)
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted(text: str) -> str:
+    """``text`` percent-encoded for a query string (urllib's quote is slow; ARNs repeat)."""
+    return urllib.parse.quote(text, safe="")
+
+
+def _done_steps(row: Row) -> list[Step]:
+    """A delivery is finished (delivered, dead-lettered, given up); its message goes with the last."""
+    return [Step("sns_outbox_done", {"delivery_id": row["delivery_id"]}),
+            Step("sns_message_delete_if_done", {"message_id": row["message_id"]})]
 
 
 def _log_failure(row: Row, subscription: Subscription, attempt: Attempt, delay: float) -> None:

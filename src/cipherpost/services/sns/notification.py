@@ -26,7 +26,7 @@ import base64
 import datetime as dt
 import json
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Final, Protocol
 
 from cipherpost.services.sns.errors import InvalidParameter
 from cipherpost.services.sns.signing import SignatureVersion
@@ -41,6 +41,9 @@ __all__ = [
     "subscription_confirmation_body",
     "unsubscribe_confirmation_body",
 ]
+
+
+_string: Final = json.encoder.encode_basestring  # JSON string literal, non-ASCII kept (C-accelerated)
 
 
 class Signer(Protocol):
@@ -273,5 +276,17 @@ def _envelope_attributes(attributes: Mapping[str, Mapping[str, object]]) -> dict
     return rendered
 
 
-def _dumps(envelope: Mapping[str, object]) -> str:
-    return json.dumps(envelope, indent=2, separators=(",", " : "), ensure_ascii=False)
+def _dumps(envelope: Mapping[str, object], indent: str = "") -> str:
+    """``json.dumps(envelope, indent=2, separators=(",", " : "), ensure_ascii=False)`` for an
+    envelope of strings and nested objects of strings, with the C string encoder (an indented
+    ``json.dumps`` runs the pure-Python encoder: ~150 µs per envelope)."""
+    inner = indent + "  "
+    items = [f"{inner}{_string(name)} : {_string(value) if isinstance(value, str) else _dumps(_object(value), inner)}"
+             for name, value in envelope.items()]
+    return "{\n" + ",\n".join(items) + "\n" + indent + "}" if items else "{}"
+
+
+def _object(value: object) -> Mapping[str, object]:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"an envelope holds strings and objects, not {type(value).__name__}")
+    return value

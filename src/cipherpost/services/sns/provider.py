@@ -27,8 +27,9 @@ class SnsProvider(TopicOperations, SubscriptionOperations, PublishOperations, De
     _sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Load the signing key, then start the delivery worker and the sweeper."""
+        """Load the signing key, then start the topic cache's broadcast, the delivery worker and the sweeper."""
         await self.signing_key()
+        await self.topics.start()
         await self.start_delivery()
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="sns-sweeper")
 
@@ -39,6 +40,7 @@ class SnsProvider(TopicOperations, SubscriptionOperations, PublishOperations, De
                 await self._sweeper
             self._sweeper = None
         await self.stop_delivery()
+        await self.topics.stop()
 
     async def _sweep_forever(self) -> None:
         while True:

@@ -41,7 +41,6 @@ from cipherpost.store import Step
 
 DEDUP_MS: Final = 5 * 60 * 1000
 MAX_BATCH: Final = 10
-_SUBSCRIPTIONS_PER_READ: Final = 10_000
 
 
 def sequence_number(seq: int) -> str:
@@ -62,14 +61,14 @@ class PublishOperations(SnsCore):
         if not (topic_arn or target_arn):
             raise InvalidParameter("Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter")
         topic = await self.topic_for(ctx, topic_arn or target_arn, "Publish",
-                                     parameter="TopicArn" if topic_arn else "TargetArn")
+                                     parameter="TopicArn" if topic_arn else "TargetArn", cached=True)
         outgoing = messages.check_message(params, fifo=topic.fifo, content_based_dedup=topic.content_based_dedup)
         return await self.accept(ctx, topic, outgoing)
 
     @operation("PublishBatch")
     async def publish_batch(self, ctx: RequestContext, params: Params) -> Result:
         entries = _check_batch(params.get("PublishBatchRequestEntries"))
-        topic = await self.topic_for(ctx, params.get("TopicArn"), "Publish")
+        topic = await self.topic_for(ctx, params.get("TopicArn"), "Publish", cached=True)
         successful: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
         for entry in entries:
@@ -140,12 +139,9 @@ class PublishOperations(SnsCore):
 
     async def _matching(self, topic: Topic, outgoing: Outgoing) -> list[Subscription]:
         """The confirmed subscriptions of ``topic`` whose filter policy the message matches."""
-        rows = await self.store.fetch_all("sns_subscriptions_of_topic", topic_arn=topic.arn, after="",
-                                          limit=_SUBSCRIPTIONS_PER_READ)
         bodies: dict[str, ParsedBody | None] = {}
         matched: list[Subscription] = []
-        for row in rows:
-            subscription = Subscription.from_row(row)
+        for subscription in (await self.topics.subscriptions(topic.arn)).values():
             if not subscription.confirmed:
                 continue
             policy = subscription.filter_policy()

@@ -59,7 +59,7 @@ class SubscriptionOperations(SnsCore):
             "attributes": json.dumps(attributes), "principal_arn": ctx.caller.arn, "created_at": now})]
         if token is not None:
             steps += self.confirmation_steps(topic, CONFIRMATION, arn, protocol, endpoint, token)
-        await self.store.write(steps)
+        await self.write_topic(topic.arn, steps)
         if token is not None:
             self.notify_worker()
         return {"SubscriptionArn": arn if confirmed or want_arn else PENDING_ARN}
@@ -100,8 +100,8 @@ class SubscriptionOperations(SnsCore):
         if not subscription.confirmed:
             if subscription.token_expires_at is not None and subscription.token_expires_at < now_ms():
                 raise InvalidParameter("Invalid token")
-            await self.store.execute("sns_subscription_confirm", subscription_arn=subscription.arn,
-                                     authenticated=int(authenticate))
+            await self.write_topic(topic.arn, [Step("sns_subscription_confirm", {
+                "subscription_arn": subscription.arn, "authenticated": int(authenticate)})])
         return {"SubscriptionArn": subscription.arn}
 
     @operation("Unsubscribe")
@@ -118,7 +118,7 @@ class SubscriptionOperations(SnsCore):
             token = subscription.token or secrets.token_hex(64)
             steps += self.confirmation_steps(topic, UNSUBSCRIBE_CONFIRMATION, subscription.arn,
                                              subscription.protocol, subscription.endpoint, token)
-        await self.store.write(steps)
+        await self.write_topic(topic.arn, steps)
         if http:
             self.notify_worker()
 
@@ -188,8 +188,8 @@ class SubscriptionOperations(SnsCore):
         name = str(params.get("AttributeName") or "")
         value = str(params.get("AttributeValue") or "")
         attributes = subscriptions.merge_attributes(subscription.protocol, subscription.attributes, {name: value})
-        await self.store.execute("sns_subscription_set_attributes", subscription_arn=subscription.arn,
-                                 attributes=json.dumps(attributes))
+        await self.write_topic(subscription.topic_arn, [Step("sns_subscription_set_attributes", {
+            "subscription_arn": subscription.arn, "attributes": json.dumps(attributes)})])
         return {}
 
 

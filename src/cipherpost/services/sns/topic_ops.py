@@ -46,9 +46,9 @@ class TopicOperations(SnsCore):
         existing = await self.find_topic(arn)
         if existing is None:
             try:
-                await self.store.execute("sns_topic_insert", topic_arn=arn, account_id=ctx.caller.account_id,
-                                         topic_name=name, attributes=json.dumps(attributes), tags=json.dumps(tags),
-                                         created_at=now_ms())
+                await self.write_topic(arn, [Step("sns_topic_insert", {
+                    "topic_arn": arn, "account_id": ctx.caller.account_id, "topic_name": name,
+                    "attributes": json.dumps(attributes), "tags": json.dumps(tags), "created_at": now_ms()})])
                 return {"TopicArn": arn}
             except UniqueViolation:
                 existing = await self.find_topic(arn)
@@ -77,8 +77,8 @@ class TopicOperations(SnsCore):
             await self.authorize_account(ctx, "DeleteTopic", str(arn))
             return {}
         await self.authorize_topic(ctx, topic, "DeleteTopic")
-        await self.store.write([Step("sns_subscriptions_delete_of_topic", {"topic_arn": topic.arn}),
-                                Step("sns_topic_delete", {"topic_arn": topic.arn})])
+        await self.write_topic(topic.arn, [Step("sns_subscriptions_delete_of_topic", {"topic_arn": topic.arn}),
+                                           Step("sns_topic_delete", {"topic_arn": topic.arn})])
         return {}
 
     @operation("ListTopics")
@@ -131,7 +131,8 @@ class TopicOperations(SnsCore):
             attributes.pop(name, None)
         else:
             attributes[name] = checked
-        await self.store.execute("sns_topic_set_attributes", topic_arn=topic.arn, attributes=json.dumps(attributes))
+        await self.write_topic(topic.arn, [Step("sns_topic_set_attributes", {
+            "topic_arn": topic.arn, "attributes": json.dumps(attributes)})])
         return {}
 
     @operation("AddPermission")
@@ -178,7 +179,8 @@ class TopicOperations(SnsCore):
         attributes["Policy"] = json.dumps(document, separators=(",", ":"))
         if document["Statement"]:
             topics.check_attribute("Policy", attributes["Policy"], fifo=topic.fifo, arn=topic.arn)
-        await self.store.execute("sns_topic_set_attributes", topic_arn=topic.arn, attributes=json.dumps(attributes))
+        await self.write_topic(topic.arn, [Step("sns_topic_set_attributes", {
+            "topic_arn": topic.arn, "attributes": json.dumps(attributes)})])
 
     async def _tagged(self, ctx: RequestContext, arn: object, action: str) -> Topic:
         if not arn or topics.parse_topic_arn(str(arn)) is None:
@@ -195,7 +197,7 @@ class TopicOperations(SnsCore):
         tags = topic.tags | topics.parse_tags(params.get("Tags"))
         if len(tags) > topics.MAX_TAGS:
             raise TagLimitExceeded("Could not complete request: tag quota of per resource exceeded")
-        await self.store.execute("sns_topic_set_tags", topic_arn=topic.arn, tags=json.dumps(tags))
+        await self._set_tags(topic, tags)
         return {}
 
     @operation("UntagResource")
@@ -203,7 +205,7 @@ class TopicOperations(SnsCore):
         topic = await self._tagged(ctx, params.get("ResourceArn"), "UntagResource")
         doomed = {str(k) for k in params.get("TagKeys") or ()}
         tags = {k: v for k, v in topic.tags.items() if k not in doomed}
-        await self.store.execute("sns_topic_set_tags", topic_arn=topic.arn, tags=json.dumps(tags))
+        await self._set_tags(topic, tags)
         return {}
 
     @operation("ListTagsForResource")
@@ -222,5 +224,10 @@ class TopicOperations(SnsCore):
         text = str(params.get("DataProtectionPolicy") or "")
         if text:
             topics.check_data_protection_policy(text)
-        await self.store.execute("sns_topic_set_data_protection", topic_arn=topic.arn, policy=text or None)
+        await self.write_topic(topic.arn, [Step("sns_topic_set_data_protection", {
+            "topic_arn": topic.arn, "policy": text or None})])
         return {}
+
+    async def _set_tags(self, topic: Topic, tags: dict[str, str]) -> None:
+        await self.write_topic(topic.arn, [Step("sns_topic_set_tags", {"topic_arn": topic.arn,
+                                                                        "tags": json.dumps(tags)})])

@@ -10,6 +10,12 @@ has ``aws:RequestTag`` instead: the queue does not exist yet).
 
 Batch operations are authorized as their single forms ("Amazon SQS API permissions"):
 ``SendMessageBatch`` needs ``sqs:SendMessage``, and so on.
+
+A service principal sending on behalf of a source (SNS delivering a topic's messages) is
+decided once per (queue record, principal, source) and the decision kept with the cached
+queue record: nothing else enters that decision (a service principal has no identity
+policies and no network), so it can only change with the record — unless the queue
+policy tests the time, in which case every send is decided afresh.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from typing import Final
 
 from cipherpost.context import Caller, RequestContext
 from cipherpost.errors import AccessDenied
-from cipherpost.policy import ContextValue
+from cipherpost.policy import ContextValue, Decision
 from cipherpost.services.authz import Authorizer
 from cipherpost.services.sqs.queues import Queue
 
@@ -29,6 +35,9 @@ ACTION_OF: Final[Mapping[str, str]] = {
     "DeleteMessageBatch": "DeleteMessage",
     "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
 }
+
+#: Service decisions remembered per queue record (distinct sources sending to one queue).
+_MEMO_LIMIT: Final = 256
 
 #: Actions AddPermission may grant ("AddPermission": any SQS action but these, or ``*``).
 GRANTABLE: Final = frozenset({
@@ -70,6 +79,22 @@ class QueueAccess:
         decision = await self.authz.decide(
             ctx, action_for(name), queue.arn, caller=caller, resource_policy=queue.policy,
             resource_account=queue.ref.account_id, context=context, resource_tags=queue.tags)
+        self.authz.enforce(ctx, decision)
+
+    async def check_service(self, ctx: RequestContext, queue: Queue, caller: Caller, source_arn: str,
+                            source_account: str) -> None:
+        """``check`` of ``sqs:SendMessage`` for a service principal acting for ``source_arn``
+        (``aws:SourceArn``, ``aws:SourceAccount``), remembered with the queue record."""
+        memo = queue.service_decisions
+        key = (caller.arn, source_arn, source_account)
+        decision: Decision | None = memo.get(key) if memo is not None else None
+        if decision is None:
+            decision = await self.authz.decide(
+                ctx, "sqs:SendMessage", queue.arn, caller=caller, resource_policy=queue.policy,
+                resource_account=queue.ref.account_id, resource_tags=queue.tags,
+                context={"aws:SourceArn": source_arn, "aws:SourceAccount": source_account})
+            if memo is not None and len(memo) < _MEMO_LIMIT:
+                memo[key] = decision
         self.authz.enforce(ctx, decision)
 
     async def check_account(self, ctx: RequestContext, resource: str, *, operation: str | None = None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from cipherpost.context import Caller, RequestContext
@@ -22,7 +22,7 @@ from cipherpost.services.sqs.messages import UNLIMITED_RECEIVES, NewMessage, Sen
 from cipherpost.services.sqs.names import parse_queue_arn
 from cipherpost.services.sqs.queues import Queue, now_ms
 from cipherpost.services.sqs.render import render_message, system_names
-from cipherpost.store import Row
+from cipherpost.store import Row, Step
 
 MAX_VISIBILITY: Final = 43200
 MAX_WAIT: Final = 20
@@ -59,17 +59,19 @@ class MessageOperations(SqsCore):
         return NewMessage(body, attributes, system, delay, sender_id, group_id, dedup_id), size
 
     async def send(self, ctx: RequestContext, queue: Queue, batch: list[NewMessage],
-                   sender: Caller | None = None) -> list[Sent]:
+                   sender: Caller | None = None, also: Sequence[Step] = ()) -> list[Sent]:
         """Seal bodies as the queue's SSE setting says, store the messages (committed before
         this returns) and wake long polls.
 
-        ``sender`` (default: the caller) is the principal KMS authorizes for SSE-KMS.
+        ``sender`` (default: the caller) is the principal KMS authorizes for SSE-KMS; ``also``:
+        steps of the caller's committed in the same write (they are written even when the
+        queue turns out to have vanished, which then raises ``QueueDoesNotExist``).
         """
         who = sender or ctx.caller
         sealed = [await self.codec.seal(ctx, queue, message.body, who) for message in batch]
         batch = [message.stored_as(item.body, item.encoding, item.sealed_arn)
                  for message, item in zip(batch, sealed, strict=True)]
-        sent = await self.messages.send(queue, batch, now_ms())
+        sent = await self.messages.send(queue, batch, now_ms(), also)
         if any(item is None for item in sent):
             self.queues.invalidate(queue.ref)
             raise QueueDoesNotExist("The specified queue does not exist.")

@@ -177,8 +177,10 @@ class MessageStore:
                 Step("sqs_queue_next_seq_claimed", params), Step("sqs_message_insert_claimed", params),
                 Step("sqs_dedup_set_seq", params), Step("sqs_dedup_get", params)]
 
-    async def send(self, queue: Queue, messages: Sequence[NewMessage], now: int) -> list[Sent | None]:
-        """Store messages in one atomic write; None for a message whose queue vanished meanwhile."""
+    async def send(self, queue: Queue, messages: Sequence[NewMessage], now: int,
+                   also: Sequence[Step] = ()) -> list[Sent | None]:
+        """Store messages (and the ``also`` steps after them) in one atomic write; None for a
+        message whose queue vanished meanwhile."""
         plans: list[tuple[dict[str, object], str, int, int]] = []
         steps: list[Step] = []
         for message in messages:
@@ -187,7 +189,7 @@ class MessageStore:
             start = len(steps)
             steps += self._steps(queue, message, params, now)
             plans.append((params, md5_body, start, len(steps)))
-        results = await self.store.write(steps)
+        results = await self.store.write([*steps, *also])
         return [self._sent(params, md5, results[start:end]) for params, md5, start, end in plans]
 
     @staticmethod

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from cipherpost.context import Caller, RequestContext
@@ -20,6 +20,7 @@ from cipherpost.services.sqs.move_tasks import MoveTaskOperations
 from cipherpost.services.sqs.names import parse_queue_arn
 from cipherpost.services.sqs.queue_ops import QueueOperations
 from cipherpost.services.sqs.queues import now_ms
+from cipherpost.store import Step
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +82,13 @@ class SqsProvider(QueueOperations, MessageOperations, AdminOperations, MoveTaskO
         service_principal: str = "sns.amazonaws.com",
         message_group_id: str | None = None,
         message_deduplication_id: str | None = None,
+        also: Sequence[Step] = (),
     ) -> str:
         """Send a message as a service principal (SNS delivering to a subscribed queue).
 
         The queue policy alone decides, with ``aws:SourceArn`` = ``source_arn`` and
-        ``aws:SourceAccount`` = its account, as AWS evaluates SNS-to-SQS delivery.
+        ``aws:SourceAccount`` = its account, as AWS evaluates SNS-to-SQS delivery. ``also``:
+        the caller's steps, committed with the message (SNS: the delivery is done).
 
         Returns:
             The MessageId.
@@ -100,13 +103,12 @@ class SqsProvider(QueueOperations, MessageOperations, AdminOperations, MoveTaskO
             raise QueueDoesNotExist("The specified queue does not exist.")
         source_account = _arn_account(source_arn) or queue.ref.account_id
         caller = Caller.for_service(service_principal, source_account)
-        await self.access.check(ctx, queue, operation="SendMessage", caller=caller,
-                                context={"aws:SourceArn": source_arn, "aws:SourceAccount": source_account})
+        await self.access.check_service(ctx, queue, caller, source_arn, source_account)
         params = {"MessageGroupId": message_group_id, "MessageDeduplicationId": message_deduplication_id}
         checked = contents.check_body(body)
         attributes = contents.check_message_attributes(message_attributes)
         group_id, dedup_id = fifo.message_ids(queue, {k: v for k, v in params.items() if v is not None}, checked)
         contents.check_size(contents.message_size(checked, attributes), queue.maximum_message_size)
         message = NewMessage(checked, attributes, {}, queue.delay_seconds, service_principal, group_id, dedup_id)
-        (sent,) = await self.send(ctx, queue, [message], sender=caller)
+        (sent,) = await self.send(ctx, queue, [message], sender=caller, also=also)
         return sent.message_id

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Final
 
-from cipherpost.policy import Policy, parse_policy
+from cipherpost.policy import Decision, Policy, parse_policy
 from cipherpost.services.sqs.attributes import int_attribute
 from cipherpost.services.sqs.errors import QueueDoesNotExist
 from cipherpost.services.sqs.names import QueueRef, queue_arn, queue_url
@@ -82,6 +82,13 @@ class Queue:
         """The parsed queue policy (parsing is cached on the text), or None."""
         text = self.attributes.get("Policy")
         return parse_policy(text).named(f"{self.arn} queue policy") if text else None
+
+    @cached_property
+    def service_decisions(self) -> dict[tuple[str, str, str], Decision] | None:
+        """Where :mod:`.access` keeps service-principal decisions on this record; None when
+        the queue policy tests the time (``aws:CurrentTime``, ``aws:EpochTime``)."""
+        text = self.attributes.get("Policy", "").lower()
+        return None if "aws:currenttime" in text or "aws:epochtime" in text else {}
 
     @cached_property
     def redrive_policy(self) -> RedrivePolicy | None:
