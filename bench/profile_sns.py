@@ -15,6 +15,7 @@ then a cProfile top list of one more run (event loop thread only, by its CPU clo
 
 Usage: python bench/profile_sns.py [--messages 2000] [--connections 16] [--repeat 3] [--plain]
                                    [--raw] [--top 40 (0: no profile)] [--sort cumtime|tottime]
+                                   [--dump FILE]
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ async def drained(h: Harness) -> None:
 
 
 async def main(messages: int, connections: int, repeat: int, top: int, sort: str, encrypted: bool,
-               raw: bool) -> None:
+               raw: bool, dump: str | None) -> None:
     async with harness() as h:
         topic_arn = await fanout(h, encrypted, raw)
         print(f"topic {topic_arn} ({'encrypted' if encrypted else 'plain'}, {'raw' if raw else 'envelope'})")
@@ -128,6 +129,8 @@ async def main(messages: int, connections: int, repeat: int, top: int, sort: str
         profile.enable()
         await run()
         profile.disable()
+        if dump:
+            profile.dump_stats(dump)
         pstats.Stats(profile).sort_stats(sort).print_stats(top)
 
 
@@ -140,5 +143,7 @@ if __name__ == "__main__":
     parser.add_argument("--raw", action="store_true", help="RawMessageDelivery subscriptions")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sort", default="cumtime", choices=["cumtime", "tottime"])
+    parser.add_argument("--dump", help="also write the profile to this file (pstats format)")
     args = parser.parse_args()
-    asyncio.run(main(args.messages, args.connections, args.repeat, args.top, args.sort, not args.plain, args.raw))
+    asyncio.run(main(args.messages, args.connections, args.repeat, args.top, args.sort, not args.plain, args.raw,
+                     args.dump))

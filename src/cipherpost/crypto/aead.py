@@ -4,6 +4,10 @@ Every other format in :mod:`cipherpost.crypto` seals its payload with :func:`sea
 opens it with :func:`unseal`. The recipe draws a fresh 96-bit nonce from ``os.urandom``
 for every call; callers never pass one. (The hazmat ``AESGCM.encrypt(nonce, ...)`` leaves
 nonce handling to the caller, and reusing a nonce under one key breaks GCM completely.)
+Nonces are read from ``os.urandom`` in batches (:class:`_Nonces`): each nonce is still 96
+fresh random bits, used once, but a message no longer pays a ``getrandom`` call, which
+releases the GIL and, under load, waits for the other threads to hand it back. Each thread
+has its own batch, and a forked child discards what it inherited.
 
 Byte layout of a sealed value::
 
@@ -23,6 +27,7 @@ data keys (rotated every reuse period) or per-blob derived keys, far below that 
 from __future__ import annotations
 
 import os
+import threading
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -47,6 +52,38 @@ NONCE_SIZE = 12
 TAG_SIZE = 16
 #: Bytes a sealed value adds to its plaintext: version + nonce + tag.
 OVERHEAD = 1 + NONCE_SIZE + TAG_SIZE
+_NONCES_PER_READ = 256
+
+
+class _Nonces(threading.local):
+    """This thread's batch of random nonces, each handed out once (see the module docstring)."""
+
+    batch = b""
+    offset = 0
+    generation = 0
+
+
+_nonces = _Nonces()
+_fork_generation = 0
+
+
+def _forked() -> None:
+    global _fork_generation  # noqa: PLW0603 - one counter the fork hook bumps
+    _fork_generation += 1
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
+def _nonce() -> bytes:
+    pool = _nonces
+    if pool.offset >= len(pool.batch) or pool.generation != _fork_generation:
+        pool.batch = os.urandom(NONCE_SIZE * _NONCES_PER_READ)
+        pool.offset = 0
+        pool.generation = _fork_generation
+    start = pool.offset
+    pool.offset = start + NONCE_SIZE
+    return pool.batch[start:start + NONCE_SIZE]
 
 _VERSION_BYTE = bytes([VERSION])
 
@@ -61,7 +98,7 @@ def seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
     :returns: ``version || nonce || ciphertext || tag`` (:data:`OVERHEAD` bytes longer).
     :raises ValueError: if the key is not 32 bytes (a programming error, not bad input).
     """
-    return seal_from_parts(key, os.urandom(NONCE_SIZE), plaintext, aad)
+    return seal_from_parts(key, _nonce(), plaintext, aad)
 
 
 def seal_from_parts(key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 from hypothesis import given
@@ -21,8 +22,49 @@ def test_round_trip() -> None:
 
 
 def test_every_seal_draws_a_fresh_nonce() -> None:
-    nonces = {aead.seal(KEY, b"same", b"")[1:13] for _ in range(100)}
-    assert len(nonces) == 100
+    count = 5 * aead._NONCES_PER_READ + 7  # across several batches
+    nonces = {aead.seal(KEY, b"same", b"")[1:13] for _ in range(count)}
+    assert len(nonces) == count
+
+
+def test_threads_never_share_a_nonce() -> None:
+    found: list[list[bytes]] = []
+
+    def seal_many() -> None:
+        found.append([aead.seal(KEY, b"same", b"")[1:13] for _ in range(3 * aead._NONCES_PER_READ)])
+
+    workers = [threading.Thread(target=seal_many) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    every = [nonce for batch in found for nonce in batch]
+    assert len(every) == 12 * aead._NONCES_PER_READ
+    assert len(set(every)) == len(every)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_does_not_reuse_the_parents_nonces() -> None:
+    aead.seal(KEY, b"", b"")  # the parent now holds a batch with nonces left in it
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report the nonces it would use next
+        os.write(writer, b"".join(aead.seal(KEY, b"", b"")[1:13] for _ in range(8)))
+        os._exit(0)
+    os.close(writer)
+    child = b""
+    while len(child) < 8 * aead.NONCE_SIZE:
+        chunk = os.read(reader, 1024)
+        if not chunk:
+            break
+        child += chunk
+    os.close(reader)
+    os.waitpid(pid, 0)
+    parent = b"".join(aead.seal(KEY, b"", b"")[1:13] for _ in range(8))
+    assert len(child) == len(parent) == 8 * aead.NONCE_SIZE
+    child_nonces = {child[i:i + 12] for i in range(0, len(child), 12)}
+    parent_nonces = {parent[i:i + 12] for i in range(0, len(parent), 12)}
+    assert not child_nonces & parent_nonces
 
 
 def test_wrong_version_byte() -> None:

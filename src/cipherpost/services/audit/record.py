@@ -9,7 +9,6 @@ Secrets never enter a record: see :mod:`cipherpost.services.audit.redact`.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 
 from cipherpost.context import Caller, RequestContext
 from cipherpost.errors import AwsError
+from cipherpost.ids import random_uuid
 from cipherpost.services.audit import redact
 from cipherpost.services.audit.tables import (
     NULL_RESPONSE,
@@ -97,7 +97,7 @@ def build_event(
     null_response = error is not None or (service, operation) in NULL_RESPONSE
     event["responseElements"] = None if null_response else redact.response_elements(service, operation, result)
     event["requestID"] = ctx.request_id
-    event["eventID"] = str(uuid.uuid4())
+    event["eventID"] = random_uuid()
     event["readOnly"] = is_read_only(service, operation)
     found = resources(ctx, params, None if error is not None else result)
     if found:

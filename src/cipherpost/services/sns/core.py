@@ -8,13 +8,13 @@ import base64
 import binascii
 import datetime as dt
 import os
-import uuid
 from collections.abc import Mapping
 from typing import Any, Final
 
 from cipherpost.config import Listener
 from cipherpost.context import Caller, RequestContext, TlsInfo
 from cipherpost.errors import AwsError
+from cipherpost.ids import random_uuid
 from cipherpost.runtime import Runtime
 from cipherpost.services.authz import Authorizer
 from cipherpost.services.base import Provider
@@ -78,7 +78,7 @@ class SnsCore(Provider):
     def service_context(self, account_id: str, operation: str) -> RequestContext:
         """A request context for SNS acting as ``sns.amazonaws.com`` (deliveries)."""
         return RequestContext(
-            request_id=str(uuid.uuid4()), received_at=dt.datetime.now(dt.UTC), region=self.region, service="sns",
+            request_id=random_uuid(), received_at=dt.datetime.now(dt.UTC), region=self.region, service="sns",
             operation=operation, caller=Caller.for_service(SERVICE_PRINCIPAL, account_id),
             listener=_INTERNAL_LISTENER, source_ip=None, tls=TlsInfo("TLSv1.3"), invoked_by=None)
 

@@ -16,11 +16,11 @@ and sequence number and stored nowhere.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Final
 
 from cipherpost.context import RequestContext
 from cipherpost.errors import AwsError
+from cipherpost.ids import random_uuid
 from cipherpost.services.base import Params, Result, operation
 from cipherpost.services.sns import messages
 from cipherpost.services.sns.core import SnsCore, now_ms, result_error
@@ -98,7 +98,7 @@ class PublishOperations(SnsCore):
         if topic.kms_key_id:
             body = await self.encryption.seal(ctx, topic.arn, topic.account_id, topic.kms_key_id, body)
             encoding = SSE_ENCODING
-        message_id = str(uuid.uuid4())
+        message_id = random_uuid()
         row = {
             "message_id": message_id, "topic_arn": topic.arn, "kind": "Notification", "body": body,
             "body_encoding": encoding, "subject": outgoing.subject,
@@ -108,7 +108,7 @@ class PublishOperations(SnsCore):
             "signature_version": topic.signature_version, "published_at": now,
         }
         steps = self._fifo_steps(topic, row, now) if topic.fifo else [Step("sns_message_insert", row)]
-        steps += [Step("sns_outbox_insert", {"delivery_id": str(uuid.uuid4()), "message_id": message_id,
+        steps += [Step("sns_outbox_insert", {"delivery_id": random_uuid(), "message_id": message_id,
                                              "subscription_arn": sub.arn, "now": now, "target": None})
                   for sub in targets]
         steps.append(Step("sns_message_delete_if_done", {"message_id": message_id}))

@@ -91,11 +91,11 @@ class TopicEncryption:
         self.cache.invalidate_key(bare)
 
     async def _check_key(self, ctx: RequestContext, key_ref: str) -> None:
-        """Resolve the key and check its state (cached for a second)."""
+        """Resolve the key (as SNS for the caller) and check its state (cached for a second)."""
         seen = self._states.get(key_ref)
         now = time.monotonic()
         if seen is None or now - seen[0] > _STATE_TTL:
-            key = await self.kms.resolve(ctx, key_ref, aliases=True, cross_account=True)
+            key = await self.kms.resolve(via_sns(ctx), key_ref, aliases=True, cross_account=True)
             seen = (now, key.key_state, key.arn)
             self._states[key_ref] = seen
         check_state("GenerateDataKey", seen[1], seen[2])
@@ -106,17 +106,17 @@ class TopicEncryption:
         :raises KmsAccessDenied, KmsDisabled, KmsInvalidState, KmsNotFound, KmsThrottling.
         """
         key_ref = qualify_key_id(key_id, region=self.region, account_id=account_id)
-        via = via_sns(ctx)
         context = encryption_context(topic_arn)
 
         async def generate() -> envelope.DataKey:
+            via = via_sns(ctx)
             result = await self.kms.generate_data_key_for(via, key_ref, encryption_context=context,
                                                           caller=ctx.caller)
             await self.kms.decrypt_for(via, result.ciphertext_blob, encryption_context=context, caller=ctx.caller)
             return envelope.DataKey(result.plaintext, result.ciphertext_blob, result.key_arn)
 
         try:
-            await self._check_key(via, key_ref)
+            await self._check_key(ctx, key_ref)
             data_key = await self.cache.get_or_create(GenerationKey(topic_arn, ctx.caller.arn, key_ref),
                                                       REUSE_SECONDS, generate)
         except AwsError as exc:

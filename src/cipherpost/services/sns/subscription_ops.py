@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from cipherpost.context import RequestContext
+from cipherpost.ids import random_uuid
 from cipherpost.services.authz import AuthorizationError
 from cipherpost.services.base import Params, Result, operation
 from cipherpost.services.sns import delivery_policy, subscriptions
@@ -67,7 +68,7 @@ class SubscriptionOperations(SnsCore):
     def confirmation_steps(self, topic: Topic, kind: str, subscription_arn: str, protocol: str, endpoint: str,
                            token: str) -> list[Step]:
         """Store a (Un)SubscriptionConfirmation and its one delivery."""
-        message_id = str(uuid.uuid4())
+        message_id = random_uuid()
         now = now_ms()
         target = json.dumps({"token": token, "protocol": protocol, "endpoint": endpoint})
         return [
@@ -76,7 +77,7 @@ class SubscriptionOperations(SnsCore):
                 "body_encoding": "utf-8", "subject": None, "message_attributes": None, "message_structure": None,
                 "group_id": None, "dedup_id": None, "seq": 0, "signature_version": topic.signature_version,
                 "published_at": now}),
-            Step("sns_outbox_insert", {"delivery_id": str(uuid.uuid4()), "message_id": message_id,
+            Step("sns_outbox_insert", {"delivery_id": random_uuid(), "message_id": message_id,
                                        "subscription_arn": subscription_arn, "now": now, "target": target}),
         ]
 
