@@ -21,6 +21,7 @@ from cipherpost.services.base import Provider
 from cipherpost.services.kms import KmsProvider
 from cipherpost.services.sns.cache import TopicCache
 from cipherpost.services.sns.errors import InvalidParameter, NotFound
+from cipherpost.services.sns.payloads import Payloads
 from cipherpost.services.sns.signing import SigningKey
 from cipherpost.services.sns.sse import TopicEncryption
 from cipherpost.services.sns.subscriptions import Subscription
@@ -69,6 +70,7 @@ class SnsCore(Provider):
         self.store = runtime.store
         self.encryption = TopicEncryption(kms, self.region)
         self.topics = TopicCache(runtime.store)
+        self.payloads = Payloads(self.signing_key, base_url=self.base_url, signing_cert_url=self.signing_cert_url())
         self.wake = asyncio.Event()
         self._signing_key: SigningKey | None = None
         self._signing_lock = asyncio.Lock()

@@ -31,20 +31,18 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
-import functools
 import json
 import logging
 import random
-import urllib.parse
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Final
 
 from cipherpost.crypto.errors import InvalidEnvelope
 from cipherpost.errors import AwsError
-from cipherpost.services.sns import delivery_policy, messages, notification
+from cipherpost.services.sns import delivery_policy, notification
 from cipherpost.services.sns.core import SnsCore, env_int, now_ms
 from cipherpost.services.sns.http_delivery import HttpSender, sns_headers
+from cipherpost.services.sns.payloads import Notice, quoted
 from cipherpost.services.sns.signing import SignatureVersion
 from cipherpost.services.sns.sse import SSE_ENCODING
 from cipherpost.services.sns.subscriptions import Subscription
@@ -79,7 +77,6 @@ class DeliveryWorker(SnsCore):
     _http: HttpSender | None = None
 
     def _init_delivery(self) -> None:
-        self._signatures: OrderedDict[tuple[str, str], asyncio.Future[str]] = OrderedDict()
         self._running: set[asyncio.Task[None]] = set()
         self._in_flight = 0
 
@@ -160,12 +157,12 @@ class DeliveryWorker(SnsCore):
             await self.store.write([step for row in rows for step in _done_steps(row)])
             return
         try:
-            body: str | Attempt = await self._plaintext(message, topic)
+            notice: Notice | Attempt = Notice.from_row(message, await self._plaintext(message, topic))
         except AwsError as exc:
-            body = Attempt(False, detail=f"{exc.code}: {exc.message}")
+            notice = Attempt(False, detail=f"{exc.code}: {exc.message}")
         except InvalidEnvelope:
-            body = Attempt(False, client_error=True, detail="stored body does not decrypt")
-        results = await asyncio.gather(*(self._deliver(row, message, topic, body) for row in rows),
+            notice = Attempt(False, client_error=True, detail="stored body does not decrypt")
+        results = await asyncio.gather(*(self._deliver(row, message, topic, notice) for row in rows),
                                        return_exceptions=True)
         for row, result in zip(rows, results, strict=True):
             if isinstance(result, BaseException) and not isinstance(result, Exception):
@@ -174,12 +171,12 @@ class DeliveryWorker(SnsCore):
                 log.error("sns: delivery %s failed unexpectedly; retrying later", row["delivery_id"],
                           exc_info=result)
 
-    async def _deliver(self, row: Row, message: Row, topic: Topic, body: str | Attempt) -> None:
+    async def _deliver(self, row: Row, message: Row, topic: Topic, notice: Notice | Attempt) -> None:
         subscription = await self.find_subscription(str(row["subscription_arn"]), cached=True)
         if subscription is None:  # unsubscribed since: AWS stops too
             await self._finish(row)
             return
-        attempt = body if isinstance(body, Attempt) else await self._notify(row, message, subscription, topic, body)
+        attempt = notice if isinstance(notice, Attempt) else await self._notify(row, notice, subscription, topic)
         if attempt.delivered:
             if not attempt.recorded:
                 await self._finish(row)
@@ -194,24 +191,18 @@ class DeliveryWorker(SnsCore):
             return
         await self._dead_letter(row, message, subscription, attempt)
 
-    async def _notify(self, row: Row, message: Row, subscription: Subscription, topic: Topic,
-                      body: str) -> Attempt:
-        structure = json.loads(body) if message["message_structure"] == "json" else None
-        text = messages.message_for(body, structure, subscription.protocol)
-        attributes = messages.loaded_attributes(message["message_attributes"])
-        if subscription.raw:
-            payload = text
-        else:
-            payload = await self._envelope(message, topic, subscription, text, attributes)
+    async def _notify(self, row: Row, notice: Notice, subscription: Subscription, topic: Topic) -> Attempt:
+        payload = await self.payloads.payload(notice, subscription)
         if subscription.protocol == "sqs":
             ctx = self.service_context(topic.account_id, "Deliver")
-            return await self._to_queue(ctx, subscription.endpoint, payload, attributes if subscription.raw else None,
-                                        topic.arn, message, also=_done_steps(row))
+            return await self._to_queue(ctx, subscription.endpoint, payload,
+                                        notice.attributes if subscription.raw else None, topic.arn,
+                                        (notice.group_id, notice.queue_dedup_id), also=_done_steps(row))
         assert self._http is not None
         policy = delivery_policy.http_policy(topic.attributes.get("DeliveryPolicy"),
                                              subscription.attributes.get("DeliveryPolicy"))
         await self._http.throttle.wait(subscription.arn, policy.max_receives_per_second)
-        headers = sns_headers("Notification", str(message["message_id"]), topic.arn, subscription.arn,
+        headers = sns_headers("Notification", notice.message_id, topic.arn, subscription.arn,
                               content_type=policy.content_type, raw=subscription.raw)
         outcome = await self._http.post(subscription.endpoint, payload, headers)
         return Attempt(outcome.delivered, detail=outcome.detail, payload=payload)
@@ -223,54 +214,18 @@ class DeliveryWorker(SnsCore):
             body = await self.encryption.open(ctx, topic.arn, topic.account_id, body)
         return body.decode("utf-8", "surrogatepass")
 
-    async def _envelope(self, message: Row, topic: Topic, subscription: Subscription, text: str,
-                        attributes: dict[str, Any]) -> str:
-        timestamp = dt.datetime.fromtimestamp(int(message["published_at"]) / 1000, dt.UTC)
-        version: SignatureVersion = "2" if message["signature_version"] == "2" else "1"
-        fields = {"message_id": str(message["message_id"]), "topic_arn": topic.arn, "subject": message["subject"],
-                  "message": text, "timestamp": timestamp}
-        signature = await self._signature(fields, version)
-        return notification.notification_body(
-            **fields, signature_version=version, signing_cert_url=self.signing_cert_url(),
-            unsubscribe_url=self.unsubscribe_url(subscription.arn), message_attributes=attributes,
-            signature=signature)
-
-    async def _signature(self, fields: dict[str, Any], version: SignatureVersion) -> str:
-        """Sign once per (message, text, version): concurrent deliveries share one signing."""
-        cache_key = (f"{fields['message_id']}/{version}", str(fields["message"]))
-        future = self._signatures.get(cache_key)
-        if future is None:
-            future = asyncio.get_running_loop().create_future()
-            self._signatures[cache_key] = future
-            while len(self._signatures) > _SIGNATURES:
-                self._signatures.popitem(last=False)
-            try:
-                key = await self.signing_key()
-                signature = await asyncio.to_thread(notification.notification_signature, **fields,
-                                                    signature_version=version, signer=key)
-            except BaseException as exc:
-                self._signatures.pop(cache_key, None)
-                future.set_exception(exc)
-                future.exception()  # retrieved: later awaiters get their own attempt
-                raise
-            future.set_result(signature)
-        return await asyncio.shield(future)
-
-    def unsubscribe_url(self, subscription_arn: str) -> str:
-        return f"{self.base_url}/?Action=Unsubscribe&SubscriptionArn={_quoted(subscription_arn)}"
-
     async def _to_queue(self, ctx: Any, queue_arn: str, payload: str, attributes: dict[str, Any] | None,
-                        topic_arn: str, message: Row, also: Sequence[Step] = ()) -> Attempt:
-        """Send to a queue as SNS; ``also``: steps committed with the message (they are
-        committed too if the queue vanished at that very moment: the delivery then fails
-        as a client error, its outbox row already gone)."""
+                        topic_arn: str, fifo_ids: tuple[str | None, str], also: Sequence[Step] = ()) -> Attempt:
+        """Send to a queue as SNS; ``fifo_ids``: (group, deduplication id) for a FIFO queue;
+        ``also``: steps committed with the message (they are committed too if the queue
+        vanished at that very moment: the delivery then fails as a client error, its outbox
+        row already gone)."""
         fifo_queue = queue_arn.endswith(".fifo")
         try:
             await self.sqs.deliver_as_service(
                 ctx, queue_arn, payload, message_attributes=attributes or None, source_arn=topic_arn,
-                message_group_id=message["group_id"] if fifo_queue else None,
-                message_deduplication_id=(message["dedup_id"] or message["message_id"]) if fifo_queue else None,
-                also=also)
+                message_group_id=fifo_ids[0] if fifo_queue else None,
+                message_deduplication_id=fifo_ids[1] if fifo_queue else None, also=also)
         except AwsError as exc:
             return Attempt(False, client_error=exc.sender_fault, detail=f"{exc.code}: {exc.message}",
                            payload=payload, attributes=attributes)
@@ -294,7 +249,7 @@ class DeliveryWorker(SnsCore):
         else:
             ctx = self.service_context(subscription.owner_account, "DeadLetter")
             moved = await self._to_queue(ctx, target, attempt.payload, attempt.attributes,
-                                         str(message["topic_arn"]), message)
+                                         str(message["topic_arn"]), _fifo_ids(message))
             outcome = "moved to" if moved.delivered else f"could not be moved ({moved.detail}) to"
             log.warning("sns: message %s for %s %s dead-letter queue %s: %s", message["message_id"],
                         subscription.arn, outcome, target, attempt.detail)
@@ -306,9 +261,7 @@ class DeliveryWorker(SnsCore):
         target = json.loads(row["target"] or "{}")
         topic_arn = str(message["topic_arn"])
         version: SignatureVersion = "2" if message["signature_version"] == "2" else "1"
-        from urllib.parse import quote  # noqa: PLC0415
-
-        subscribe_url = (f"{self.base_url}/?Action=ConfirmSubscription&TopicArn={quote(topic_arn, safe='')}"
+        subscribe_url = (f"{self.base_url}/?Action=ConfirmSubscription&TopicArn={quoted(topic_arn)}"
                          f"&Token={target['token']}")
         build = (notification.subscription_confirmation_body if message["kind"] == "SubscriptionConfirmation"
                  else notification.unsubscribe_confirmation_body)
@@ -319,7 +272,7 @@ class DeliveryWorker(SnsCore):
             signature_version=version, signing_cert_url=self.signing_cert_url(), signer=key)
         if target["protocol"] == "sqs":
             ctx = self.service_context(topic_arn.split(":")[4], "Confirm")
-            attempt = await self._to_queue(ctx, target["endpoint"], body, None, topic_arn, message)
+            attempt = await self._to_queue(ctx, target["endpoint"], body, None, topic_arn, _fifo_ids(message))
         else:
             assert self._http is not None
             subscription_arn = None if message["kind"] == "SubscriptionConfirmation" else row["subscription_arn"]
@@ -337,10 +290,9 @@ class DeliveryWorker(SnsCore):
             await self._retry(row, delay)
 
 
-@functools.lru_cache(maxsize=4096)
-def _quoted(text: str) -> str:
-    """``text`` percent-encoded for a query string (urllib's quote is slow; ARNs repeat)."""
-    return urllib.parse.quote(text, safe="")
+def _fifo_ids(message: Row) -> tuple[str | None, str]:
+    """(MessageGroupId, MessageDeduplicationId) for a FIFO queue, from a stored message."""
+    return message["group_id"], str(message["dedup_id"] or message["message_id"])
 
 
 def _done_steps(row: Row) -> list[Step]:

@@ -18,11 +18,11 @@ from cipherpost.services.sqs.errors import (
     MessageNotInflight,
     QueueDoesNotExist,
 )
-from cipherpost.services.sqs.messages import UNLIMITED_RECEIVES, NewMessage, Sent, decode_receipt
+from cipherpost.services.sqs.messages import UNLIMITED_RECEIVES, NewMessage, SendPlan, Sent, decode_receipt
 from cipherpost.services.sqs.names import parse_queue_arn
 from cipherpost.services.sqs.queues import Queue, now_ms
 from cipherpost.services.sqs.render import render_message, system_names
-from cipherpost.store import Row, Step
+from cipherpost.store import Row, StepResult
 
 MAX_VISIBILITY: Final = 43200
 MAX_WAIT: Final = 20
@@ -58,26 +58,36 @@ class MessageOperations(SqsCore):
         contents.check_size(size, queue.maximum_message_size)
         return NewMessage(body, attributes, system, delay, sender_id, group_id, dedup_id), size
 
-    async def send(self, ctx: RequestContext, queue: Queue, batch: list[NewMessage],
-                   sender: Caller | None = None, also: Sequence[Step] = ()) -> list[Sent]:
-        """Seal bodies as the queue's SSE setting says, store the messages (committed before
-        this returns) and wake long polls.
+    async def prepare_send(self, ctx: RequestContext, queue: Queue, batch: list[NewMessage],
+                           sender: Caller | None = None) -> SendPlan:
+        """Seal bodies as the queue's SSE setting says and plan their store write.
 
-        ``sender`` (default: the caller) is the principal KMS authorizes for SSE-KMS; ``also``:
-        steps of the caller's committed in the same write (they are written even when the
-        queue turns out to have vanished, which then raises ``QueueDoesNotExist``).
+        ``sender`` (default: the caller) is the principal KMS authorizes for SSE-KMS. The
+        plan's steps may share a write with others'; :meth:`settle_send` reads the outcome.
         """
         who = sender or ctx.caller
         sealed = [await self.codec.seal(ctx, queue, message.body, who) for message in batch]
         batch = [message.stored_as(item.body, item.encoding, item.sealed_arn)
                  for message, item in zip(batch, sealed, strict=True)]
-        sent = await self.messages.send(queue, batch, now_ms(), also)
+        return self.messages.plan(queue, batch, now_ms())
+
+    def settle_send(self, plan: SendPlan, results: Sequence[StepResult]) -> list[Sent]:
+        """What a committed plan stored (``results``: its steps'); wakes long polls.
+
+        :raises QueueDoesNotExist: the queue vanished before the write.
+        """
+        sent = plan.outcome(results)
         if any(item is None for item in sent):
-            self.queues.invalidate(queue.ref)
+            self.queues.invalidate(plan.queue.ref)
             raise QueueDoesNotExist("The specified queue does not exist.")
-        if any(message.delay_seconds == 0 for message in batch):
-            self.wake(queue.queue_id)
+        if plan.visible_now:
+            self.wake(plan.queue.queue_id)
         return [item for item in sent if item is not None]
+
+    async def send(self, ctx: RequestContext, queue: Queue, batch: list[NewMessage]) -> list[Sent]:
+        """Seal, store (committed before this returns) and wake long polls."""
+        plan = await self.prepare_send(ctx, queue, batch)
+        return self.settle_send(plan, await self.runtime.store.write(plan.steps))
 
     @operation("SendMessage")
     async def send_message(self, ctx: RequestContext, params: Params) -> Result:

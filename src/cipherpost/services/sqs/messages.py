@@ -21,7 +21,7 @@ from cipherpost.services.sqs.contents import Attributes
 from cipherpost.services.sqs.errors import ReceiptHandleIsInvalid
 from cipherpost.services.sqs.md5 import md5_of_attributes, md5_of_body
 from cipherpost.services.sqs.queues import Queue
-from cipherpost.store import Row, Step, Store
+from cipherpost.store import Row, Step, StepResult, Store
 
 #: How a stored body's bytes are to be read (SSE's encodings are in :mod:`.sse`).
 PLAINTEXT: Final = "utf-8"
@@ -130,6 +130,45 @@ def dedup_key(queue: Queue, group_id: str | None, dedup_id: str) -> str:
     return f"{len(group_id or '')}:{group_id or ''}:{dedup_id}" if queue.deduplication_per_group else dedup_id
 
 
+@dataclass(frozen=True, slots=True)
+class SendPlan:
+    """Messages ready to store: the steps of one write, and how to read its results."""
+
+    queue: Queue
+    steps: list[Step]
+    parts: list[tuple[dict[str, Any], str, int, int]]
+    """Per message: insert parameters, body MD5, and its slice of ``steps``."""
+
+    @property
+    def visible_now(self) -> bool:
+        """Some message is visible at once (sent without delay): long polls should wake."""
+        return any(params["visible_at"] <= params["sent_at"] for params, _, _, _ in self.parts)
+
+    def outcome(self, results: Sequence[StepResult]) -> list[Sent | None]:
+        """Per message (``results``: those of :attr:`steps`), what was stored; None where the
+        queue vanished before the write."""
+        return [_sent(params, md5, results[start:end]) for params, md5, start, end in self.parts]
+
+
+def _sent(params: Mapping[str, Any], md5_body: str, results: Sequence[StepResult]) -> Sent | None:
+    insert = results[1] if len(results) == 2 else results[3]
+    message_id = str(params["message_id"])
+    if len(results) == 2:  # no deduplication id: no sequence number to report
+        if not insert.rows and insert.rowcount <= 0:
+            return None
+        return Sent(message_id, md5_body, params["md5_message_attributes"], params["md5_system_attributes"], None)
+    if insert.rows:
+        seq = int(insert.rows[0]["seq"])
+    elif results[5].rows:  # a duplicate: report the original message
+        original = results[5].rows[0]
+        message_id, seq = str(original["message_id"]), int(original["seq"] or 0)
+    else:
+        return None
+    fifo = "dedup_key" in params
+    return Sent(message_id, md5_body, params["md5_message_attributes"], params["md5_system_attributes"],
+                sequence_number(seq) if fifo else None)
+
+
 class MessageStore:
     """Message operations over the store (see the module docstring)."""
 
@@ -137,7 +176,7 @@ class MessageStore:
         self.store = store
 
     def _insert_params(self, queue: Queue, message: NewMessage, message_id: str, now: int,
-                       md5_body: str) -> dict[str, object]:
+                       md5_body: str) -> dict[str, Any]:
         plaintext = message.stored_body is None
         return {
             "queue_id": queue.queue_id, "message_id": message_id,
@@ -164,39 +203,17 @@ class MessageStore:
                 Step("sqs_queue_next_seq_claimed", params), Step("sqs_message_insert_claimed", params),
                 Step("sqs_dedup_set_seq", params), Step("sqs_dedup_get", params)]
 
-    async def send(self, queue: Queue, messages: Sequence[NewMessage], now: int,
-                   also: Sequence[Step] = ()) -> list[Sent | None]:
-        """Store messages (and the ``also`` steps after them) in one atomic write; None for a
-        message whose queue vanished meanwhile."""
-        plans: list[tuple[dict[str, object], str, int, int]] = []
+    def plan(self, queue: Queue, messages: Sequence[NewMessage], now: int) -> SendPlan:
+        """The steps that store ``messages`` (one atomic write, possibly with other steps)."""
+        parts: list[tuple[dict[str, Any], str, int, int]] = []
         steps: list[Step] = []
         for message in messages:
             md5_body = md5_of_body(message.body)
             params = self._insert_params(queue, message, random_uuid(), now, md5_body)
             start = len(steps)
             steps += self._steps(queue, message, params, now)
-            plans.append((params, md5_body, start, len(steps)))
-        results = await self.store.write([*steps, *also])
-        return [self._sent(params, md5, results[start:end]) for params, md5, start, end in plans]
-
-    @staticmethod
-    def _sent(params: Mapping[str, Any], md5_body: str, results: Sequence[Any]) -> Sent | None:
-        insert = results[1] if len(results) == 2 else results[3]
-        message_id = str(params["message_id"])
-        if len(results) == 2:  # no deduplication id: no sequence number to report
-            if not insert.rows and insert.rowcount <= 0:
-                return None
-            return Sent(message_id, md5_body, params["md5_message_attributes"], params["md5_system_attributes"], None)
-        if insert.rows:
-            seq = int(insert.rows[0]["seq"])
-        elif results[5].rows:  # a duplicate: report the original message
-            original = results[5].rows[0]
-            message_id, seq = str(original["message_id"]), int(original["seq"] or 0)
-        else:
-            return None
-        fifo = "dedup_key" in params
-        return Sent(message_id, md5_body, params["md5_message_attributes"],
-                    params["md5_system_attributes"], sequence_number(seq) if fifo else None)
+            parts.append((params, md5_body, start, len(steps)))
+        return SendPlan(queue, steps, parts)
 
     async def receive(self, queue: Queue, *, n: int, visibility_timeout: int, now: int,
                       max_receive_count: int = UNLIMITED_RECEIVES) -> tuple[str, list[Row]]:

@@ -15,7 +15,7 @@ from cipherpost.services.sqs.admin_ops import AdminOperations
 from cipherpost.services.sqs.attributes import int_attribute
 from cipherpost.services.sqs.errors import QueueDoesNotExist
 from cipherpost.services.sqs.message_ops import MessageOperations
-from cipherpost.services.sqs.messages import NewMessage
+from cipherpost.services.sqs.messages import NewMessage, SendPlan
 from cipherpost.services.sqs.move_tasks import MoveTaskOperations
 from cipherpost.services.sqs.names import parse_queue_arn
 from cipherpost.services.sqs.queue_ops import QueueOperations
@@ -71,7 +71,7 @@ class SqsProvider(QueueOperations, MessageOperations, AdminOperations, MoveTaskO
         await self.runtime.store.execute("sqs_dedup_sweep", now=now)
         await self.runtime.store.execute("sqs_deleted_sweep", before=now - 60_000)
 
-    async def deliver_as_service(
+    async def plan_service_send(
         self,
         ctx: RequestContext,
         queue_arn: str,
@@ -82,19 +82,18 @@ class SqsProvider(QueueOperations, MessageOperations, AdminOperations, MoveTaskO
         service_principal: str = "sns.amazonaws.com",
         message_group_id: str | None = None,
         message_deduplication_id: str | None = None,
-        also: Sequence[Step] = (),
-    ) -> str:
-        """Send a message as a service principal (SNS delivering to a subscribed queue).
+    ) -> SendPlan:
+        """Plan a send as a service principal (SNS delivering to a subscribed queue): checks,
+        authorizes and seals now; the caller commits the plan's steps (with its own, if it
+        likes) and hands the results to :meth:`settle_send`.
 
         The queue policy alone decides, with ``aws:SourceArn`` = ``source_arn`` and
-        ``aws:SourceAccount`` = its account, as AWS evaluates SNS-to-SQS delivery. ``also``:
-        the caller's steps, committed with the message (SNS: the delivery is done).
+        ``aws:SourceAccount`` = its account, as AWS evaluates SNS-to-SQS delivery.
 
-        Returns:
-            The MessageId.
         Raises:
             QueueDoesNotExist: no queue with that ARN.
             AccessDenied: the queue policy does not allow the service principal.
+            KmsAccessDenied, KmsDisabled, ...: the queue's key may not be used by the principal.
             InvalidParameterValue, InvalidMessageContents, ...: the message is not acceptable.
         """
         parsed = parse_queue_arn(queue_arn)
@@ -110,5 +109,26 @@ class SqsProvider(QueueOperations, MessageOperations, AdminOperations, MoveTaskO
         group_id, dedup_id = fifo.message_ids(queue, {k: v for k, v in params.items() if v is not None}, checked)
         contents.check_size(contents.message_size(checked, attributes), queue.maximum_message_size)
         message = NewMessage(checked, attributes, {}, queue.delay_seconds, service_principal, group_id, dedup_id)
-        (sent,) = await self.send(ctx, queue, [message], sender=caller, also=also)
+        return await self.prepare_send(ctx, queue, [message], sender=caller)
+
+    async def deliver_as_service(
+        self,
+        ctx: RequestContext,
+        queue_arn: str,
+        body: str,
+        *,
+        message_attributes: Mapping[str, Mapping[str, Any]] | None,
+        source_arn: str,
+        message_group_id: str | None = None,
+        message_deduplication_id: str | None = None,
+        also: Sequence[Step] = (),
+    ) -> str:
+        """:meth:`plan_service_send` as ``sns.amazonaws.com``, committed at once, with the
+        caller's ``also`` steps in the same write (committed even if the queue vanished at
+        that moment, which then raises ``QueueDoesNotExist``). Returns the MessageId."""
+        plan = await self.plan_service_send(
+            ctx, queue_arn, body, message_attributes=message_attributes, source_arn=source_arn,
+            message_group_id=message_group_id, message_deduplication_id=message_deduplication_id)
+        results = await self.runtime.store.write([*plan.steps, *also])
+        (sent,) = self.settle_send(plan, results[:len(plan.steps)])
         return sent.message_id

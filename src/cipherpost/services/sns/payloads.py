@@ -1,0 +1,120 @@
+"""What a subscription receives of a published message: the raw text, or the signed envelope.
+
+Publish builds payloads for the queues it delivers to at once (:mod:`.publish_ops`), the
+delivery worker for the rest (:mod:`.delivery`); both go through :class:`Payloads`, so a
+subscriber gets the same bytes either way. The signature covers the same fields for every
+subscription of a message, so it is computed once per (message, text, version), in a worker
+thread (RSA-2048 costs a few hundred microseconds), and shared by concurrent callers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import json
+import urllib.parse
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from cipherpost.services.sns import messages, notification
+from cipherpost.services.sns.signing import SignatureVersion, SigningKey
+from cipherpost.services.sns.subscriptions import Subscription
+from cipherpost.store import Row
+
+_SIGNATURES: Final = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A published Notification, as its deliveries see it (the body in plaintext)."""
+
+    message_id: str
+    topic_arn: str
+    subject: str | None
+    message: str
+    structure: Mapping[str, str] | None
+    """The parsed message of ``MessageStructure=json``, else None."""
+    attributes: dict[str, dict[str, Any]]
+    published_at: int
+    """Epoch milliseconds."""
+    signature_version: SignatureVersion
+    group_id: str | None = None
+    """FIFO topics: the MessageGroupId."""
+    dedup_id: str | None = None
+    """FIFO topics: the deduplication id (explicit or content-based)."""
+
+    @classmethod
+    def from_row(cls, row: Row, body: str) -> Notice:
+        """A stored message (its body already decrypted to ``body``)."""
+        return cls(message_id=str(row["message_id"]), topic_arn=str(row["topic_arn"]), subject=row["subject"],
+                   message=body, structure=json.loads(body) if row["message_structure"] == "json" else None,
+                   attributes=messages.loaded_attributes(row["message_attributes"]),
+                   published_at=int(row["published_at"]),
+                   signature_version="2" if row["signature_version"] == "2" else "1",
+                   group_id=row["group_id"], dedup_id=row["dedup_id"])
+
+    @property
+    def queue_dedup_id(self) -> str:
+        """The MessageDeduplicationId a FIFO queue gets: the topic's, else the MessageId."""
+        return self.dedup_id or self.message_id
+
+    def text_for(self, protocol: str) -> str:
+        return messages.message_for(self.message, self.structure, protocol)
+
+
+class Payloads:
+    """Builds payloads; ``signing_key`` loads the installation's key (see :mod:`.core`)."""
+
+    def __init__(self, signing_key: Callable[[], Awaitable[SigningKey]], *, base_url: str,
+                 signing_cert_url: str) -> None:
+        self._signing_key = signing_key
+        self.base_url = base_url
+        self.signing_cert_url = signing_cert_url
+        self._signatures: OrderedDict[tuple[str, str], asyncio.Future[str]] = OrderedDict()
+
+    async def payload(self, notice: Notice, subscription: Subscription) -> str:
+        """The body ``subscription`` receives: raw text or the signed JSON envelope."""
+        text = notice.text_for(subscription.protocol)
+        if subscription.raw:
+            return text
+        timestamp = dt.datetime.fromtimestamp(notice.published_at / 1000, dt.UTC)
+        fields: dict[str, Any] = {"message_id": notice.message_id, "topic_arn": notice.topic_arn,
+                                  "subject": notice.subject, "message": text, "timestamp": timestamp}
+        signature = await self._signature(fields, notice.signature_version)
+        return notification.notification_body(
+            **fields, signature_version=notice.signature_version, signing_cert_url=self.signing_cert_url,
+            unsubscribe_url=self.unsubscribe_url(subscription.arn), message_attributes=notice.attributes,
+            signature=signature)
+
+    async def _signature(self, fields: dict[str, Any], version: SignatureVersion) -> str:
+        """Sign once per (message, text, version): concurrent callers share one signing."""
+        cache_key = (f"{fields['message_id']}/{version}", str(fields["message"]))
+        future = self._signatures.get(cache_key)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._signatures[cache_key] = future
+            while len(self._signatures) > _SIGNATURES:
+                self._signatures.popitem(last=False)
+            try:
+                key = await self._signing_key()
+                signature = await asyncio.to_thread(notification.notification_signature, **fields,
+                                                    signature_version=version, signer=key)
+            except BaseException as exc:
+                self._signatures.pop(cache_key, None)
+                future.set_exception(exc)
+                future.exception()  # retrieved: later awaiters get their own attempt
+                raise
+            future.set_result(signature)
+        return await asyncio.shield(future)
+
+    def unsubscribe_url(self, subscription_arn: str) -> str:
+        return f"{self.base_url}/?Action=Unsubscribe&SubscriptionArn={quoted(subscription_arn)}"
+
+
+@functools.lru_cache(maxsize=4096)
+def quoted(text: str) -> str:
+    """``text`` percent-encoded for a query string (urllib's quote is slow; ARNs repeat)."""
+    return urllib.parse.quote(text, safe="")
