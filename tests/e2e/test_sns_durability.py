@@ -42,3 +42,31 @@ def test_kill_between_publish_and_delivery(fresh_server: Callable[..., ServerPro
             if got == sent:
                 break
         assert got == sent
+
+
+def test_publish_puts_messages_in_queues_before_it_returns(fresh_server: Callable[..., ServerProcess]) -> None:
+    """On a node that delivers, Publish commits the message into every accepting SQS queue in
+    its own write: killed right after the answers, the server has lost nothing."""
+    first = fresh_server()
+    scene = Scenario(lambda service, **kw: first.client(service), say=lambda _: None)
+    key = scene.create_key("alias/EMRKey")
+    sns = first.client("sns")
+    topic = sns.create_topic(Name="Patient-Records", Attributes={"KmsMasterKeyId": key})["TopicArn"]
+    urls = []
+    for name in ("Billing", "Scheduling", "Prescription"):
+        url, arn = scene.create_queue(name, key, topic)
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+        urls.append(url)
+    sent = {sns.publish(TopicArn=topic, Message=f"record {i} {uuid.uuid4()}")["MessageId"] for i in range(20)}
+    first.stop(signal.SIGKILL)
+
+    second = fresh_server(data_dir=first.data_dir, env={"CIPHERPOST_SNS_DELIVERY_CONCURRENCY": "0"})
+    sqs = second.client("sqs")
+    for url in urls:
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+        assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "20"  # no worker ran: Publish did it
+        got: set[str] = set()
+        for _ in range(5):
+            batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+            got |= {json.loads(m["Body"])["MessageId"] for m in batch}
+        assert got == sent

@@ -70,6 +70,8 @@ class SnsCore(Provider):
         self.store = runtime.store
         self.encryption = TopicEncryption(kms, self.region)
         self.topics = TopicCache(runtime.store)
+        #: Publish puts messages in SQS queues itself (:mod:`.publish_ops`); off on API-only nodes.
+        self.direct_delivery = True
         self.payloads = Payloads(self.signing_key, base_url=self.base_url, signing_cert_url=self.signing_cert_url())
         self.wake = asyncio.Event()
         self._signing_key: SigningKey | None = None
@@ -94,6 +96,15 @@ class SnsCore(Provider):
                         SigningKey.load_or_create, self.runtime.settings.data_dir / SIGNING_KEY_FILE,
                         self.runtime.keyring, subject_host=host)
         return self._signing_key
+
+    async def open_as_sns(self, topic: Topic, sealed: bytes) -> bytes:
+        """A stored body of an encrypted topic, decrypted as ``sns.amazonaws.com`` (what
+        delivery needs: the topic key's policy must let SNS decrypt, as in AWS).
+
+        :raises AwsError: SNS's ``KMS*`` error. :raises InvalidEnvelope: it does not open.
+        """
+        ctx = self.service_context(topic.account_id, "Decrypt")
+        return await self.encryption.open(ctx, topic.arn, topic.account_id, sealed)
 
     async def certificate_pem(self) -> bytes:
         """The PEM certificate served at every ``SigningCertURL``."""

@@ -1,10 +1,13 @@
 """The delivery worker: drains the outbox that Publish and Subscribe fill.
 
-Each node runs one worker (``CIPHERPOST_SNS_DELIVERY_CONCURRENCY`` deliveries at a time,
-default 64; ``0`` makes the node API-only, leaving delivery to other nodes sharing the
-PostgreSQL store). It leases due outbox rows (a lease of :data:`LEASE_MS`: a row whose
-node died mid-delivery becomes due again when its lease ends), groups them by message, and
-for each message:
+Publish on a standard topic puts the message into the SQS queues that accept it itself
+(:mod:`.publish_ops`); the outbox holds the rest: HTTP/S deliveries, refused ones, FIFO
+topics' deliveries, and confirmations. Each node runs one worker
+(``CIPHERPOST_SNS_DELIVERY_CONCURRENCY`` deliveries at a time, default 64; ``0`` makes the
+node API-only, leaving delivery to other nodes sharing the PostgreSQL store: its Publish
+then puts every delivery in the outbox, none in a queue). It leases due outbox rows (a
+lease of :data:`LEASE_MS`: a row whose node died mid-delivery becomes due again when its
+lease ends), groups them by message, and for each message:
 
 1. reads it once (decrypting the body once, as ``sns.amazonaws.com``, for encrypted topics);
 2. builds each subscription's payload: the raw message (``RawMessageDelivery``) or the
@@ -85,6 +88,7 @@ class DeliveryWorker(SnsCore):
         concurrency = env_int(CONCURRENCY_ENV, 64)
         if concurrency <= 0:
             log.info("sns: delivery worker disabled on this node (%s=0)", CONCURRENCY_ENV)
+            self.direct_delivery = False  # an API-only node delivers nothing itself
             return
         self._http = HttpSender()
         self._worker = asyncio.create_task(self._drain_forever(concurrency), name="sns-delivery")
@@ -210,8 +214,7 @@ class DeliveryWorker(SnsCore):
     async def _plaintext(self, message: Row, topic: Topic) -> str:
         body = bytes(message["body"])
         if message["body_encoding"] == SSE_ENCODING:
-            ctx = self.service_context(topic.account_id, "Decrypt")
-            body = await self.encryption.open(ctx, topic.arn, topic.account_id, body)
+            body = await self.open_as_sns(topic, body)
         return body.decode("utf-8", "surrogatepass")
 
     async def _to_queue(self, ctx: Any, queue_arn: str, payload: str, attributes: dict[str, Any] | None,

@@ -1,9 +1,20 @@
 """Publish and PublishBatch: acceptance is atomic and durable.
 
-One store write holds the message (its body sealed under the topic's KMS key when the
-topic has one) and one outbox row per confirmed subscription whose filter policy the
-message matches *at that moment*; the MessageId is returned only after that write is
-committed, and the delivery worker (:mod:`.delivery`) does the rest. Filter policies are
+One store write holds everything owed to the confirmed subscriptions whose filter policy
+the message matches *at that moment*, and the MessageId is returned only after that write
+is committed:
+
+- on a standard topic, the message itself in every SQS queue SNS may deliver to right now
+  (as ``sns.amazonaws.com``: the queue policy and the queue key's policy decided, the body
+  sealed as the queue's SSE says) — so the common case costs no outbox row, no second
+  write and no second read;
+- the message row (its body sealed under the topic's KMS key when the topic has one) and
+  one outbox row for each other delivery: HTTP/S endpoints, queues that refused (the
+  delivery worker, :mod:`.delivery`, meets the same refusal and retries or dead-letters as
+  AWS does), and on FIFO topics every delivery (the worker keeps each group in order).
+
+The body is sealed under the topic's key even when nothing is stored, so the publisher's
+KMS permissions and the key's state are checked on every Publish, as in AWS. Filter policies are
 applied here, at acceptance, because the plaintext body is in hand (no decryption is
 needed to filter a body of an encrypted topic) and a filtered-out subscription then costs
 no outbox row; AWS likewise evaluates the policies in effect when the message is published.
@@ -16,9 +27,12 @@ and sequence number and stored nowhere.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from typing import Any, Final
 
 from cipherpost.context import RequestContext
+from cipherpost.crypto.errors import InvalidEnvelope
 from cipherpost.errors import AwsError
 from cipherpost.ids import random_uuid
 from cipherpost.services.base import Params, Result, operation
@@ -34,10 +48,14 @@ from cipherpost.services.sns.errors import (
 )
 from cipherpost.services.sns.filter_policy import ParsedBody, parse_body
 from cipherpost.services.sns.messages import Outgoing
+from cipherpost.services.sns.payloads import Notice
 from cipherpost.services.sns.sse import SSE_ENCODING
 from cipherpost.services.sns.subscriptions import Subscription
 from cipherpost.services.sns.topics import Topic
-from cipherpost.store import Step
+from cipherpost.services.sqs.messages import SendPlan
+from cipherpost.store import Step, StepResult
+
+log = logging.getLogger(__name__)
 
 DEDUP_MS: Final = 5 * 60 * 1000
 MAX_BATCH: Final = 10
@@ -107,13 +125,23 @@ class PublishOperations(SnsCore):
             "group_id": outgoing.group_id, "dedup_id": outgoing.dedup_id, "seq": 0,
             "signature_version": topic.signature_version, "published_at": now,
         }
-        steps = self._fifo_steps(topic, row, now) if topic.fifo else [Step("sns_message_insert", row)]
-        steps += [Step("sns_outbox_insert", {"delivery_id": random_uuid(), "message_id": message_id,
-                                             "subscription_arn": sub.arn, "now": now, "target": None})
-                  for sub in targets]
-        steps.append(Step("sns_message_delete_if_done", {"message_id": message_id}))
+        direct: list[tuple[Subscription, SendPlan]] = []
+        queued = targets
+        if topic.fifo:  # (the sequence number and deduplication id are taken even with no delivery)
+            steps = [*self._fifo_steps(topic, row, now), *_outbox_steps(message_id, queued, now),
+                     Step("sns_message_delete_if_done", {"message_id": message_id})]
+        else:
+            if self.direct_delivery and await self._sns_may_read(topic, body):
+                direct, queued = await self._plan_direct(topic, outgoing, message_id, now, targets)
+            steps = _stored_steps(row, queued, now) if queued else []
+        first_direct = len(steps)
+        for _, plan in direct:
+            steps += plan.steps
         results = await self.store.write(steps)
-        if targets:
+        vanished = self._settle_direct(direct, results[first_direct:])
+        if vanished:  # their queues went while we wrote: the worker dead-letters them as usual
+            await self.store.write(_stored_steps(row, vanished, now))
+        if queued or vanished:
             self.notify_worker()
         if not topic.fifo:
             return {"MessageId": message_id}
@@ -125,6 +153,64 @@ class PublishOperations(SnsCore):
         if winner is None:  # the topic was deleted while we wrote
             return {"MessageId": message_id, "SequenceNumber": sequence_number(0)}
         return {"MessageId": str(winner["message_id"]), "SequenceNumber": sequence_number(int(winner["seq"]))}
+
+    async def _plan_direct(self, topic: Topic, outgoing: Outgoing, message_id: str, now: int,
+                           targets: list[Subscription]) -> tuple[list[tuple[Subscription, SendPlan]],
+                                                                 list[Subscription]]:
+        """Split a standard topic's deliveries: SQS subscriptions SNS may send to now are
+        planned into Publish's own write (direct); the rest (HTTP/S, and queues whose policy,
+        key or limits refuse the message) go to the outbox, where the worker retries them or
+        moves them to a dead-letter queue exactly as it would have."""
+        notice = Notice(message_id, topic.arn, outgoing.subject, outgoing.message, outgoing.structure,
+                        outgoing.attributes, now, "2" if topic.signature_version == "2" else "1")
+        direct: list[tuple[Subscription, SendPlan]] = []
+        queued: list[Subscription] = []
+        ctx: RequestContext | None = None
+        for subscription in targets:
+            if subscription.protocol != "sqs":
+                queued.append(subscription)
+                continue
+            ctx = ctx or self.service_context(topic.account_id, "Deliver")
+            try:
+                payload = await self.payloads.payload(notice, subscription)
+                plan = await self.sqs.plan_service_send(
+                    ctx, subscription.endpoint, payload, source_arn=topic.arn,
+                    message_attributes=outgoing.attributes if subscription.raw else None)
+            except AwsError:
+                queued.append(subscription)  # the worker meets the same refusal and acts on it
+                continue
+            except Exception:
+                log.exception("sns: planning delivery of %s to %s failed; queued for the worker", message_id,
+                              subscription.arn)
+                queued.append(subscription)
+                continue
+            direct.append((subscription, plan))
+        return direct, queued
+
+    async def _sns_may_read(self, topic: Topic, sealed: bytes) -> bool:
+        """Whether SNS could read the stored body of an encrypted topic (the worker must, and
+        AWS does: without ``kms:Decrypt`` for SNS in the topic key's policy nothing is
+        delivered). Direct delivery asks the same question, answered from the same cache."""
+        if not topic.kms_key_id:
+            return True
+        try:
+            await self.open_as_sns(topic, sealed)
+        except (AwsError, InvalidEnvelope):
+            return False  # the worker meets the same refusal
+        return True
+
+    def _settle_direct(self, direct: list[tuple[Subscription, SendPlan]],
+                       results: Sequence[StepResult]) -> list[Subscription]:
+        """Settle the committed direct deliveries; the subscriptions whose queue vanished."""
+        vanished: list[Subscription] = []
+        offset = 0
+        for subscription, plan in direct:
+            try:
+                self.sqs.settle_send(plan, results[offset:offset + len(plan.steps)])
+            except AwsError:
+                vanished.append(subscription)
+            offset += len(plan.steps)
+        return vanished
 
     @staticmethod
     def _fifo_steps(topic: Topic, row: dict[str, Any], now: int) -> list[Step]:
@@ -157,6 +243,19 @@ class PublishOperations(SnsCore):
             elif policy.matches_attributes(outgoing.attributes):
                 matched.append(subscription)
         return matched
+
+
+def _outbox_steps(message_id: str, subscriptions: list[Subscription], now: int) -> list[Step]:
+    """One delivery per subscription, due at once (inserted only if the message row is)."""
+    return [Step("sns_outbox_insert", {"delivery_id": random_uuid(), "message_id": message_id,
+                                       "subscription_arn": sub.arn, "now": now, "target": None})
+            for sub in subscriptions]
+
+
+def _stored_steps(row: dict[str, Any], subscriptions: list[Subscription], now: int) -> list[Step]:
+    """A standard topic's message row with its outbox deliveries (the row goes with the last)."""
+    return [Step("sns_message_insert", row), *_outbox_steps(str(row["message_id"]), subscriptions, now),
+            Step("sns_message_delete_if_done", {"message_id": row["message_id"]})]
 
 
 def _check_batch(entries: object) -> list[dict[str, Any]]:
