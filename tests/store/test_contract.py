@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cipherpost.store import Step, Store, StoreClosed, UniqueViolation
+from cipherpost.store import Step, Store, StoreClosed, StoreError, UniqueViolation, UnstorableText
 
 Opener = Callable[[], Coroutine[Any, Any, Store]]
 
@@ -137,6 +137,61 @@ def test_notify_reaches_listeners_of_its_channel_only(open_backend: Opener) -> N
         assert heard.empty()
         with pytest.raises(ValueError):
             await store.notify("Bad Channel;", "x")
+        await store.close()
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("text", ["nul\x00inside", "\x00", "lone \ud800 surrogate", "\udfff"])
+def test_text_no_backend_can_hold_is_refused_alike(open_backend: Opener, text: str) -> None:
+    """U+0000 (PostgreSQL's text refuses it) and lone surrogates (not UTF-8) are refused by
+    every backend, on reads and writes, before anything runs: a multi-step write is untouched."""
+
+    async def scenario() -> None:
+        store = await open_backend()
+        with pytest.raises(UnstorableText):
+            await store.execute("probe_insert", id="a", payload=text)
+        with pytest.raises(UnstorableText):
+            await store.write([Step("probe_insert", {"id": "first", "payload": "fine"}),
+                               Step("probe_insert", {"id": "second", "payload": text})])
+        with pytest.raises(UnstorableText):
+            await store.fetch_one("probe_get", id=text)
+        with pytest.raises(UnstorableText):
+            await store.notify("contract_text", text)
+        assert await store.fetch_one("probe_count") == {"n": 0}
+        await store.execute("probe_insert", id="after", payload="still writable")
+        assert await store.fetch_one("probe_count") == {"n": 1}
+        await store.close()
+
+    run(scenario())
+
+
+def test_any_valid_unicode_round_trips(open_backend: Opener) -> None:
+    text = "emoji 😀 CJK 中文 RTL עברית combining é tab\t newline\n del\x7f \ufffd \U0010ffff"
+
+    async def scenario() -> None:
+        store = await open_backend()
+        await store.execute("probe_insert", id=text, payload=text)
+        assert await store.fetch_one("probe_get", id=text) == {"id": text, "payload": text}
+        await store.close()
+
+    run(scenario())
+
+
+def test_a_parameter_the_driver_cannot_bind_fails_alone(open_backend: Opener) -> None:
+    """A store error, not a dead store: SQLite's one writer thread must survive it."""
+
+    async def scenario() -> None:
+        store = await open_backend()
+        results = await asyncio.gather(
+            store.execute("probe_insert", id="big", payload=2**70),
+            *(store.execute("probe_insert", id=f"k{i}", payload="x") for i in range(5)),
+            return_exceptions=True,
+        )
+        assert isinstance(results[0], StoreError)
+        assert all(not isinstance(item, BaseException) for item in results[1:])
+        await store.execute("probe_insert", id="after", payload="x")
+        assert await store.fetch_one("probe_count") == {"n": 6}
         await store.close()
 
     run(scenario())

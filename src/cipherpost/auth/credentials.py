@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from cipherpost.context import Caller
 from cipherpost.crypto.keyring import Keyring
-from cipherpost.store import Row, Step, Store
+from cipherpost.store import Row, Step, Store, is_storable
 
 _BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 ACTIVE = "Active"
@@ -79,6 +79,8 @@ class CredentialStore:
         now = time.monotonic()
         if cached is not None and cached[0] > now:
             return cached[1]
+        if not is_storable(access_key_id):
+            return None  # (U+0000 in a presigned URL's credential): no stored key has it
         row = await self._store.fetch_one("access_key_get", access_key_id=access_key_id)
         record = None if row is None else self._record(row)
         if len(self._cache) > 100_000:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from cipherpost.errors import AwsError
-from cipherpost.protocol import json_protocol, query_parser, query_serializer, registry
+from cipherpost.protocol import json_protocol, query_parser, query_serializer, registry, validation
 from cipherpost.protocol.http import HttpRequest, HttpResponse
 from cipherpost.protocol.registry import (
     OperationModel,
@@ -47,6 +47,7 @@ __all__ = [
     "serialize_result",
     "service_model",
     "services",
+    "unstorable_text",
 ]
 
 
@@ -101,6 +102,15 @@ def _decoded(route: Route, request: HttpRequest) -> Mapping[str, str]:
         return query_parser.request_params(request)
     except query_parser.FormError as exc:
         raise invalid_request(route.service, f"The request is not valid form encoding: {exc}") from exc
+
+
+def unstorable_text(route: Route, params: Mapping[str, Any] | None,
+                    storable: Callable[[str], bool]) -> AwsError:
+    """The service's validation error for a request whose text the store refused to keep,
+    naming each member of ``params`` whose text fails ``storable``."""
+    plan = operation_plan(route.service, route.protocol, route.name)
+    return validation.unstorable_text(route.service, plan.input, params, storable,
+                                      query=route.protocol == registry.QUERY)
 
 
 def serialize_result(route: Route, result: Mapping[str, Any], request_id: str) -> HttpResponse:

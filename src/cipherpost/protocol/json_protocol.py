@@ -1,8 +1,9 @@
 """The JSON 1.0 / 1.1 protocols (``X-Amz-Target`` + JSON body): parse, serialize, errors.
 
-Both directions walk the operation's plan. Timestamps travel as epoch seconds unless the
-model says otherwise, blobs as base64; members the model does not know are ignored on the
-way in and never written on the way out.
+Both directions walk the operation's plan (requests are checked against its enums and
+patterns on the way). Timestamps travel as epoch seconds unless the model says otherwise,
+blobs as base64; members the model does not know are ignored on the way in and never
+written on the way out.
 """
 
 from __future__ import annotations
@@ -111,9 +112,12 @@ def _read_list(plan: Plan, raw: Any, path: str, problems: Problems) -> Any:
 def _read_map(plan: Plan, raw: Any, path: str, problems: Problems) -> Any:
     if not isinstance(raw, dict):
         raise TypeError(raw)
-    assert plan.value is not None
+    assert plan.key is not None and plan.value is not None
+    pattern = plan.key.pattern
     result = {}
     for key, item in raw.items():
+        if pattern is not None and not pattern.matches(key):
+            problems.bad_pattern(path, key, pattern.text)
         value = None if item is None else _value(plan.value, item, f"{path}.{key}", problems)
         if value is not None:
             result[key] = value
@@ -123,6 +127,8 @@ def _read_map(plan: Plan, raw: Any, path: str, problems: Problems) -> Any:
 def _read_string(plan: Plan, raw: Any, path: str, problems: Problems) -> Any:
     if not isinstance(raw, str):
         raise TypeError(raw)
+    if plan.pattern is not None and not plan.pattern.matches(raw):
+        problems.bad_pattern(path, raw, plan.pattern.text)
     return raw
 
 

@@ -4,7 +4,8 @@ The flat parameters (``MessageAttribute.1.Value.StringValue=x``) are first folde
 tree on their dots, then the operation's input plan walks that tree: structures by member
 name, lists under ``member`` (or the element's ``locationName``) or, when flattened,
 directly under the member's name, maps under ``entry`` with ``key``/``value`` (or their
-``locationName``), indices ``1..N``. Unknown parameters are ignored, as AWS does.
+``locationName``), indices ``1..N``. Unknown parameters are ignored, as AWS does; the
+values read are checked against the model's enums and patterns.
 """
 
 from __future__ import annotations
@@ -155,6 +156,8 @@ def _value(plan: Plan, raw: str | Tree, path: str, problems: Problems) -> Any:
         return _bad(problems, path, "", kind)
     reader = _READERS.get(kind)
     if reader is None:
+        if plan.pattern is not None and not plan.pattern.matches(text):
+            problems.bad_pattern(path, text, plan.pattern.text)
         return text
     try:
         return reader(text)

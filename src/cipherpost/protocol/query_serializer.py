@@ -17,6 +17,7 @@ from cipherpost.errors import AwsError
 from cipherpost.protocol import registry, scalars
 from cipherpost.protocol.http import HttpResponse
 from cipherpost.protocol.shapes import OperationPlan, Plan
+from cipherpost.protocol.validation import printable
 
 CONTENT_TYPE: Final = "text/xml"
 
@@ -143,13 +144,16 @@ def text(plan: Plan, value: Any) -> str:
 
 
 def serialize_error(error: AwsError, request_id: str, service: str | None) -> HttpResponse:
-    """``<ErrorResponse>`` with the Query-side code (the model's ``error.code`` trait)."""
+    """``<ErrorResponse>`` with the Query-side code (the model's ``error.code`` trait).
+
+    The message may quote a request's value: what XML cannot carry is written as an escape.
+    """
     known = service is not None and service in registry.SERVICES
     code = registry.query_error_code(service, error.code) if known and service else error.code
     ns = namespace(service) if known and service else None
     fault = "Sender" if error.sender_fault else "Receiver"
     body = (f"{_open_root('ErrorResponse', ns)}<Error><Type>{fault}</Type>"
-            f"<Code>{escape(code)}</Code><Message>{escape(error.message)}</Message></Error>"
+            f"<Code>{escape(code)}</Code><Message>{escape(printable(error.message))}</Message></Error>"
             f"<RequestId>{escape(request_id)}</RequestId></ErrorResponse>")
     return HttpResponse(error.status, [("Content-Type", CONTENT_TYPE), ("x-amzn-RequestId", request_id)],
                         body.encode())

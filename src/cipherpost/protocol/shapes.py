@@ -1,10 +1,11 @@
 """Plans: botocore shapes compiled once into small typed objects the wire code walks.
 
 A :class:`Plan` holds what parsing and serializing need of one shape reference — its
-kind, members with their wire names, required set, enum, list/map parts, ``flattened``,
-``timestampFormat`` — so the hot path reads plain attributes instead of botocore's
-merged-trait lookups. Plans are built per operation at first use and cached; a shape
-that contains itself (recursion) gets the same ``Plan`` object back, so compiling ends.
+kind, members with their wire names, required set, enum, ``pattern``, list/map parts,
+``flattened``, ``timestampFormat`` — so the hot path reads plain attributes instead of
+botocore's merged-trait lookups. Plans are built per operation at first use and cached; a
+shape that contains itself (recursion) gets the same ``Plan`` object back, so compiling
+ends.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from cipherpost.protocol import registry
+from cipherpost.protocol.patterns import ModelPattern, model_pattern
 from cipherpost.protocol.registry import BotoShape
 
 #: botocore type names folded into the few kinds the wire code distinguishes.
@@ -82,6 +84,8 @@ class Plan:
     key: Plan | None = None
     value: Plan | None = None
     enum: frozenset[str] = frozenset()
+    #: The model's ``pattern`` for a string, when it has one (and it translates).
+    pattern: ModelPattern | None = None
     #: Structure whose members are alternatives (at most one may be set).
     union: bool = False
     #: Structure members by JSON name, by Query/XML name, and by member name.
@@ -128,6 +132,8 @@ def compile_shape(shape: BotoShape, cache: dict[_Key, Plan]) -> Plan:
         plan.value = compile_shape(shape.value, cache)
     elif plan.kind == "string":
         plan.enum = frozenset(shape.metadata.get("enum", ()))
+        text = shape.metadata.get("pattern")
+        plan.pattern = model_pattern(text) if text else None
     return plan
 
 

@@ -8,11 +8,14 @@ Member must not be null``.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from cipherpost.errors import AwsError
 from cipherpost.protocol import errors
+from cipherpost.protocol.shapes import Member, Plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +24,8 @@ class ValidationRules:
 
     #: A required member is absent.
     missing: type[AwsError]
-    #: A value breaks a constraint (enum), or the request is malformed (form, content type).
+    #: A value breaks a constraint (enum, pattern, storable text), or the request is
+    #: malformed (form, content type).
     invalid: type[AwsError]
     #: A value cannot be read as its member's type (number, boolean, base64, timestamp).
     bad_type: type[AwsError]
@@ -51,6 +55,9 @@ SERVICE_RULES: Final = {
 }
 
 _MAX_SHOWN: Final = 64
+#: What an error message must not quote raw: characters XML 1.0 cannot carry (C0 controls
+#: but tab, LF and CR; U+FFFE, U+FFFF) and lone surrogates, which are not text at all.
+_UNSHOWABLE: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def rules_for(service: str) -> ValidationRules:
@@ -64,9 +71,17 @@ def invalid_request(service: str, message: str) -> AwsError:
 
 
 def shown(value: object) -> str:
-    """A value as quoted in an error message: quoted, shortened."""
+    """A value as quoted in an error message: shortened, with unshowable characters
+    written as ``\\u0000`` escapes."""
     text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+    if len(text) > _MAX_SHOWN:
+        text = text[: _MAX_SHOWN - 3] + "..."
+    return printable(text)
+
+
+def printable(text: str) -> str:
+    """``text`` with the characters of ``_UNSHOWABLE`` written as ``\\uXXXX`` escapes."""
+    return _UNSHOWABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 class Problems:
@@ -92,6 +107,17 @@ class Problems:
         self._add("invalid", f"Value '{shown(value)}' at '{path}' failed to satisfy constraint: "
                              f"Member must satisfy enum value set: [{choices}]")
 
+    def bad_pattern(self, path: str, value: str, pattern: str) -> None:
+        """A string does not match its member's ``pattern``."""
+        self._add("invalid", f"Value '{shown(value)}' at '{path}' failed to satisfy constraint: "
+                             f"Member must satisfy regular expression pattern: {pattern}")
+
+    def unstorable(self, path: str, value: str) -> None:
+        """A string the store cannot keep as text: it holds U+0000 or a lone surrogate."""
+        rule = ("Member must not contain the NUL character (U+0000)" if "\x00" in value
+                else "Member must be valid Unicode text (no unpaired surrogates)")
+        self._add("invalid", f"Value '{shown(value)}' at '{path}' failed to satisfy constraint: {rule}")
+
     def bad_type(self, path: str, value: object, expected: str) -> None:
         """A value that cannot be read as its member's type."""
         self._add("bad_type", f"Value '{shown(value)}' at '{path}' failed to satisfy "
@@ -99,7 +125,7 @@ class Problems:
 
     def _add(self, kind: str, text: str) -> None:
         self._kinds.add(kind)
-        self._texts.append(text)
+        self._texts.append(printable(text))  # a path may quote a map key
 
     def error(self, service: str) -> AwsError:
         """The one error for all problems, in ``service``'s code (most severe kind)."""
@@ -113,3 +139,71 @@ class Problems:
         count = len(self._texts)
         noun = "error" if count == 1 else "errors"
         return cls(f"{count} validation {noun} detected: " + "; ".join(self._texts))
+
+
+def unstorable_text(service: str, plan: Plan | None, params: Mapping[str, Any] | None,
+                    storable: Callable[[str], bool], *, query: bool = False) -> AwsError:
+    """The validation error for a request with text the store refused to keep, naming each
+    member whose text fails ``storable``, by the path the parser of the request's protocol
+    (``query`` or JSON) gives it."""
+    problems = Problems()
+    paths = _QueryPaths() if query else _JsonPaths()
+    for path, value in _unstorable(plan, params or {}, "", storable, paths):
+        problems.unstorable(path, value)
+    if not problems:
+        return rules_for(service).invalid(
+            "The request holds text that cannot be stored: the NUL character (U+0000) or an "
+            "unpaired surrogate.")
+    return problems.error(service)
+
+
+class _JsonPaths:
+    """Member paths as the JSON parser writes them: ``tags.1.member.tagValue``."""
+
+    def member(self, path: str, member: Member) -> str:
+        return f"{path}.{member.path}" if path else member.path
+
+    def item(self, path: str, plan: Plan, index: int) -> str:
+        return f"{path}.{index}.member"
+
+    def entry(self, path: str, plan: Plan, index: int, key: str, part: str) -> str:
+        return f"{path}.{key}"
+
+
+class _QueryPaths(_JsonPaths):
+    """Member paths as the Query parser writes them: ``Tags.member.1.Value``."""
+
+    def member(self, path: str, member: Member) -> str:
+        return f"{path}.{member.qname}" if path else member.qname
+
+    def item(self, path: str, plan: Plan, index: int) -> str:
+        if plan.flattened:
+            return f"{path}.{index}"
+        return f"{path}.{(plan.item.xml_name if plan.item else None) or 'member'}.{index}"
+
+    def entry(self, path: str, plan: Plan, index: int, key: str, part: str) -> str:
+        name = ((plan.key if part == "key" else plan.value) or plan).xml_name or part
+        return f"{path}.{index}.{name}" if plan.flattened else f"{path}.entry.{index}.{name}"
+
+
+def _unstorable(plan: Plan | None, value: Any, path: str, storable: Callable[[str], bool],
+                paths: _JsonPaths) -> Iterator[tuple[str, str]]:
+    """(path, text) of every string in ``value`` that fails ``storable``, walked along ``plan``."""
+    if isinstance(value, str):
+        if not storable(value):
+            yield path, value
+    elif plan is None:
+        return  # not a member of the model: the parser never produces one
+    elif isinstance(value, Mapping) and plan.kind == "structure":
+        for name, item in value.items():
+            member = plan.by_name.get(name)
+            if member is not None:
+                yield from _unstorable(member.plan, item, paths.member(path, member), storable, paths)
+    elif isinstance(value, Mapping) and plan.kind == "map":
+        for index, (key, item) in enumerate(value.items(), 1):
+            if isinstance(key, str) and not storable(key):
+                yield paths.entry(path, plan, index, key, "key"), key
+            yield from _unstorable(plan.value, item, paths.entry(path, plan, index, key, "value"), storable, paths)
+    elif isinstance(value, list) and plan.kind == "list":
+        for index, item in enumerate(value, 1):
+            yield from _unstorable(plan.item, item, paths.item(path, plan, index), storable, paths)

@@ -3,15 +3,15 @@
 listener -> read body (bounded) -> route (service, protocol, operation) -> authenticate
 (SigV4) -> parse (botocore model) -> handler -> serialize. Every failure leaves as that
 protocol's error with the AWS code; an unexpected exception becomes ``InternalFailure``
-(logged with its traceback, never sent to the client).
+(logged with its traceback, never sent to the client). Text the store refuses to keep
+(U+0000, a lone surrogate) is the caller's fault: the service's validation error, naming
+the members that hold it.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
-import os
-import random
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -23,9 +23,11 @@ from cipherpost.auth.sigv4_canonical import SignedRequest
 from cipherpost.config import Listener
 from cipherpost.context import RequestContext, TlsInfo
 from cipherpost.errors import AwsError, InternalFailure
+from cipherpost.ids import random_uuid
 from cipherpost.protocol import HttpRequest, HttpResponse, Route
 from cipherpost.server.tags import request_tags
 from cipherpost.services import Handler, NotImplementedOperation
+from cipherpost.store import UnstorableText, is_storable
 
 log = logging.getLogger(__name__)
 
@@ -79,23 +81,6 @@ async def read_body(receive: Receive, limit: int) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
-
-
-#: Request ids need uniqueness, not secrecy (they are echoed to the client and logged), so a
-#: Mersenne Twister seeded from ``os.urandom`` serves instead of ``uuid4()``, which pays a
-#: ``getrandom`` syscall and a ``UUID`` object per request. Reseeded in a forked child so two
-#: processes never share a stream.
-_REQUEST_IDS = random.Random()
-os.register_at_fork(after_in_child=_REQUEST_IDS.seed)
-#: RFC 4122 version-4 bits: clear the version nibble and variant bits, then set ``4`` and ``10``.
-_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
-_UUID4_SET = (4 << 76) | (0x8000 << 48)
-
-
-def new_request_id() -> str:
-    """A fresh request id, formatted as a random (version 4) UUID like AWS's."""
-    digits = f"{_REQUEST_IDS.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET:032x}"
-    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
 #: Decoded, lower-cased header names by their wire bytes. Clients send the same dozen names
@@ -196,7 +181,7 @@ class Gateway:
         if scope["path"] == HEALTH_PATH:
             await _send(send, HttpResponse(200, [("content-type", "application/json")], b'{"status":"ok"}'))
             return
-        request_id = new_request_id()
+        request_id = random_uuid()
         request: HttpRequest | None = None
         route: Route | None = None
         try:
@@ -253,7 +238,7 @@ class Gateway:
             handler = self.handlers.get((route.service, route.name))
             if handler is None:
                 raise NotImplementedOperation(f"Cipherpost does not implement {route.service}:{route.name} yet.")
-            result = await handler(ctx, params)
+            result = await _call(handler, ctx, params, route)
         except AwsError as error:
             if self.recorder is not None:
                 self.recorder.record_call(ctx, params=params, result=None, error=error, event_time=received_at)
@@ -288,6 +273,14 @@ class Gateway:
             return protocol.serialize_error(error, request_id, route=route)
         guessed = protocol.guess_protocol(request) if request is not None else "query"
         return protocol.serialize_error(error, request_id, protocol=guessed)
+
+
+async def _call(handler: Handler, ctx: RequestContext, params: dict[str, Any], route: Route) -> Mapping[str, Any]:
+    """The handler's result; text the store refused becomes the service's validation error."""
+    try:
+        return await handler(ctx, params)
+    except UnstorableText as exc:
+        raise protocol.unstorable_text(route, params, is_storable) from exc
 
 
 class ListenerApp:

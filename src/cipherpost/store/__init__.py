@@ -14,6 +14,9 @@ from cipherpost.store.base import (
     StoreError,
     UniqueViolation,
     Unlisten,
+    UnstorableText,
+    is_storable,
+    storable,
 )
 from cipherpost.store.sqlite import SqliteStore
 
@@ -28,7 +31,10 @@ __all__ = [
     "StoreError",
     "UniqueViolation",
     "Unlisten",
+    "UnstorableText",
+    "is_storable",
     "open_store",
+    "storable",
 ]
 
 DATABASE_FILE = "cipherpost.sqlite3"

@@ -4,12 +4,17 @@ Domain code never imports a database driver. It calls a backend with the *name* 
 from ``queries.sql`` and keyword parameters, and gets plain ``dict`` rows back. Writes are
 group-committed by the backend: many concurrent writers share one transaction and one
 fsync, and a write's coroutine returns only after its transaction is durable.
+
+Text parameters must be storable (:func:`is_storable`): PostgreSQL's ``text`` cannot hold
+U+0000, and a lone surrogate (which a JSON ``\ud800`` escape can produce) is not UTF-8.
+Every backend refuses such a parameter with :class:`UnstorableText` before running
+anything, so all backends behave alike and a refused write changes nothing.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
@@ -38,6 +43,43 @@ class UniqueViolation(StoreError):
 
 class StoreClosed(StoreError):
     """The store has been closed."""
+
+
+class UnstorableText(StoreError):
+    """A text parameter holds U+0000 or a lone surrogate (see the module docstring)."""
+
+
+_UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
+
+
+def is_storable(text: str) -> bool:
+    """Whether ``text`` can be stored as text: no U+0000 and no lone surrogate."""
+    if "\x00" in text:
+        return False
+    if text.isascii():  # O(1) in CPython: most text (ids, names, ARNs) stops here
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def storable(text: str) -> str:
+    """``text`` with U+0000 and lone surrogates replaced by U+FFFD (for text that must be
+    kept whatever it holds, such as an audit record's columns)."""
+    return text if is_storable(text) else _UNSTORABLE.sub("\ufffd", text)
+
+
+def check_text(params: Iterable[tuple[str, object]]) -> None:
+    """Refuse (name, value) parameters whose text is not storable.
+
+    Raises:
+        UnstorableText: naming the first such parameter.
+    """
+    for name, value in params:
+        if isinstance(value, str) and not is_storable(value):
+            raise UnstorableText(f"parameter {name!r} holds U+0000 or a lone surrogate, which text cannot store")
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,9 @@ from cipherpost.store.base import (
     StoreError,
     UniqueViolation,
     Unlisten,
+    UnstorableText,
     check_channel,
+    check_text,
 )
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,8 @@ def positional(query: str) -> tuple[str, tuple[str, ...]]:
 def _translate(exc: Exception) -> StoreError:
     if isinstance(exc, asyncpg.UniqueViolationError):
         return UniqueViolation(str(exc))
+    if isinstance(exc, asyncpg.CharacterNotInRepertoireError | asyncpg.UntranslatableCharacterError):
+        return UnstorableText(str(exc))  # e.g. U+0000 produced inside the database
     return StoreError(f"{type(exc).__name__}: {exc}")
 
 
@@ -114,6 +118,7 @@ class PostgresStore:
 
     def _prepared(self, step: Step) -> tuple[str, list[Any]]:
         text, names = self._queries[step.query]
+        check_text(step.params.items())
         return text, [step.params[name] for name in names]
 
     async def fetch_all(self, query: str, /, **params: object) -> list[Row]:
@@ -150,6 +155,7 @@ class PostgresStore:
     async def notify(self, channel: str, payload: str) -> None:
         if self._closed:
             raise StoreClosed("store is closed")
+        check_text([("payload", payload)])
         try:
             await self._pool.execute("SELECT pg_notify($1, $2)", check_channel(channel), payload)
         except asyncpg.PostgresError as exc:

@@ -42,7 +42,9 @@ from cipherpost.store.base import (
     StoreError,
     UniqueViolation,
     Unlisten,
+    UnstorableText,
     check_channel,
+    check_text,
 )
 
 log = logging.getLogger(__name__)
@@ -71,10 +73,14 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _translate(exc: sqlite3.Error) -> StoreError:
-    """Driver errors become store errors at this edge."""
+def _translate(exc: Exception) -> StoreError:
+    """Driver errors (and a parameter the driver cannot bind) become store errors at this edge."""
+    if isinstance(exc, StoreError):
+        return exc
     if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc):
         return UniqueViolation(str(exc))
+    if isinstance(exc, UnicodeEncodeError):
+        return UnstorableText(str(exc))
     return StoreError(f"{type(exc).__name__}: {exc}")
 
 
@@ -138,7 +144,10 @@ class _Writer(threading.Thread):
         """Run every job in a new transaction (left open); ``isolated``: each in a savepoint.
 
         Not isolated, a failing statement raises (the caller rolls back); isolated, a failing
-        job is rolled back to its savepoint and its error becomes its outcome.
+        job is rolled back to its savepoint and its error becomes its outcome. Any exception
+        counts, not only ``sqlite3.Error`` (a parameter sqlite3 cannot bind raises
+        ``ValueError``/``OverflowError``): one escaping would end the writer thread, and with
+        it every write of the process.
         """
         conn = self._conn
         queries = self._queries
@@ -151,7 +160,7 @@ class _Writer(threading.Thread):
             try:
                 outcomes.append((job, _run_steps(conn, queries, job.steps), None))
                 conn.execute("RELEASE job")
-            except sqlite3.Error as exc:
+            except Exception as exc:
                 conn.execute("ROLLBACK TO job")
                 conn.execute("RELEASE job")
                 outcomes.append((job, None, _translate(exc)))
@@ -163,7 +172,7 @@ class _Writer(threading.Thread):
         try:
             try:
                 outcomes = self._run_batch(batch, isolated=False)
-            except sqlite3.Error as exc:
+            except Exception as exc:
                 # A statement failed: undo the whole batch. Alone, the job gets its error;
                 # otherwise run the batch again, each job in its own savepoint.
                 if conn.in_transaction:
@@ -175,7 +184,7 @@ class _Writer(threading.Thread):
             if conn.in_transaction:
                 conn.execute("COMMIT")
             self.commits += 1
-        except sqlite3.Error as exc:
+        except Exception as exc:
             log.exception("group commit of %d jobs failed", len(batch))
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -263,6 +272,7 @@ class SqliteStore:
     async def fetch_all(self, query: str, /, **params: object) -> list[Row]:
         if self._closed:
             raise StoreClosed("store is closed")
+        check_text(params.items())
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, self._read, query, params)
 
@@ -276,6 +286,7 @@ class SqliteStore:
         for step in steps:
             if step.query not in self._queries:
                 raise KeyError(f"unknown query {step.query!r}")
+            check_text(step.params.items())
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[StepResult]] = loop.create_future()
         pending = self._pending.get(loop)
@@ -307,6 +318,7 @@ class SqliteStore:
         """In-process only: one SQLite file has one server process (see the Store protocol)."""
         if self._closed:
             raise StoreClosed("store is closed")
+        check_text([("payload", payload)])
         loop = asyncio.get_running_loop()
         for callback in list(self._listeners.get(check_channel(channel), ())):
             loop.call_soon(callback, payload)

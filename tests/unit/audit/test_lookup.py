@@ -163,3 +163,28 @@ def test_token_is_bound_to_its_parameters(tmp_path: Path) -> None:
 def test_insight_category_finds_nothing(tmp_path: Path) -> None:
     (page,) = lookup(tmp_path, {"EventCategory": "insight"})
     assert page == {"Events": []}
+
+
+def test_a_call_quoting_unstorable_text_still_gets_its_row(tmp_path: Path) -> None:
+    """A failed call that sent U+0000 or a lone surrogate (JSON ``\\ud800``) is recorded:
+    the record keeps the exact text (escaped JSON), the filter columns get U+FFFD."""
+    ctx = make_ctx("sns", "GetTopicAttributes", USER)
+    arn = f"arn:aws:sns:{REGION}:{ACCOUNT}:t\x00\ud800"
+    event = build_event(ctx, params={"TopicArn": arn}, result=None, error=None, event_time=WHEN)
+
+    row = event_row(event)
+
+    assert row["resource_name"] == f"arn:aws:sns:{REGION}:{ACCOUNT}:t\ufffd\ufffd"
+    record = str(row["record"])
+    assert record.isascii() and json.loads(record)["requestParameters"] == {"topicArn": arn}
+
+    async def main() -> list[str]:
+        store = await SqliteStore.open(tmp_path / "x.sqlite3")
+        try:
+            await store.write([Step("audit_event_insert", row)])
+            page = await lookup_events(store, ACCOUNT, {}, now=NOW)
+            return [item["EventName"] for item in page["Events"]]
+        finally:
+            await store.close()
+
+    assert asyncio.run(main()) == ["GetTopicAttributes"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import uuid
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 
 from cipherpost.context import TlsInfo
 from cipherpost.errors import AccessDenied
+from cipherpost.services.audit.files import gzip_records, read_gzip_json
 from cipherpost.services.audit.record import build_event
 from cipherpost.services.audit.tables import HIDDEN, is_data_event, is_read_only
 
@@ -239,3 +241,13 @@ def test_classification_tables(service: str, operation: str, data: bool, read_on
 def test_explicit_management_flag_wins() -> None:
     event = _event(ctx=make_ctx("sns", "Publish"), management=True)
     assert event["eventCategory"] == "Management"
+
+
+def test_log_file_keeps_a_lone_surrogate_a_json_request_sent() -> None:
+    """UTF-8 cannot carry U+D800: that record is written with ``\\u`` escapes, the others as is."""
+    records = [{"requestParameters": {"description": "a\ud800b"}}, {"requestParameters": {"description": "é 😀"}}]
+
+    data = gzip_records(records)
+
+    assert read_gzip_json(data) == {"Records": records}
+    assert "é 😀" in gzip.decompress(data).decode("utf-8")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from cipherpost.errors import AwsError
 from cipherpost.protocol import HttpRequest, parse, registry, route, serialize_result
+from cipherpost.protocol.patterns import model_pattern
 from cipherpost.protocol.routing import Route
 
 from .wire import botocore_parse, botocore_request
@@ -28,6 +30,7 @@ ROUTES = [
 TEXT = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters=[
     *map(chr, range(0x00, 0x09)), "\x0b", "\x0c", *map(chr, range(0x0e, 0x20)), "\ufffe", "\uffff"]),
     max_size=12)
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 TIMESTAMPS = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1)).map(
     lambda moment: moment.replace(microsecond=moment.microsecond // 1000 * 1000, tzinfo=UTC))
 
@@ -37,7 +40,7 @@ def _route(service: str, protocol: str, operation: str) -> Route:
 
 
 def values(shape: Any, depth: int = 0) -> st.SearchStrategy[Any]:
-    """Values valid for a botocore shape (lengths and patterns not honoured)."""
+    """Values valid for a botocore shape (patterns honoured, lengths not)."""
     kind = shape.type_name
     if kind == "structure":
         required = {name: values(sub, depth + 1) for name, sub in shape.members.items()
@@ -50,7 +53,12 @@ def values(shape: Any, depth: int = 0) -> st.SearchStrategy[Any]:
     if kind == "map":
         return st.dictionaries(values(shape.key, depth + 1), values(shape.value, depth + 1), min_size=1, max_size=3)
     if kind == "string":
-        return st.sampled_from(shape.enum) if shape.enum else TEXT
+        if shape.enum:
+            return st.sampled_from(shape.enum)
+        pattern = model_pattern(shape.metadata["pattern"]) if "pattern" in shape.metadata else None
+        if pattern is not None:  # the parser checks patterns: draw values that match
+            return st.from_regex(pattern.regex, fullmatch=True).filter(lambda text: not _XML_ILLEGAL.search(text))
+        return TEXT
     simple: dict[str, st.SearchStrategy[Any]] = {
         "integer": st.integers(-(2**31), 2**31 - 1), "long": st.integers(-(2**63), 2**63 - 1),
         "boolean": st.booleans(), "blob": st.binary(max_size=16), "timestamp": TIMESTAMPS,

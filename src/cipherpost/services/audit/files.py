@@ -23,13 +23,27 @@ def gzip_json(document: Any) -> bytes:
     return gzip.compress(raw, mtime=0)
 
 
+def record_json(record: Any) -> str:
+    """A record as compact JSON text, non-ASCII characters as they are, except when the
+    record holds a lone surrogate (a JSON request's ``\\ud800`` escape, quoted in its
+    requestParameters): UTF-8 cannot carry one, so that record is written all-ASCII, with
+    ``\\u`` escapes, which JSON readers take back as the same text."""
+    text = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return json.dumps(record, separators=(",", ":"))
+    return text
+
+
 def gzip_records(records: list[Any]) -> bytes:
     """``{"Records": [...]}`` gzipped, as :func:`gzip_json` would write it.
 
-    Each record is encoded on its own, so a big file never holds the GIL for one long
-    ``json.dumps`` (the event loop thread keeps getting its turns).
+    Each record is encoded on its own (:func:`record_json`), so a big file never holds the
+    GIL for one long ``json.dumps`` (the event loop thread keeps getting its turns).
     """
-    parts = [json.dumps(record, separators=(",", ":"), ensure_ascii=False) for record in records]
+    parts = [record_json(record) for record in records]
     return gzip.compress(('{"Records":[' + ",".join(parts) + "]}").encode("utf-8"), mtime=0)
 
 

@@ -25,8 +25,9 @@ from cipherpost.services.audit.errors import (
     InvalidNextTokenException,
     InvalidTimeRangeException,
 )
+from cipherpost.services.audit.files import record_json
 from cipherpost.services.audit.record import parse_time
-from cipherpost.store import Row, Store
+from cipherpost.store import Row, Store, storable
 
 #: LookupAttributes AttributeKey -> the named query filtering on it (``store/sql/audit.sql``).
 ATTRIBUTE_QUERIES: Final[Mapping[str, str]] = {
@@ -212,7 +213,7 @@ def username_of(record: Mapping[str, Any]) -> str | None:
 def event_row(record: Mapping[str, Any]) -> dict[str, object]:
     """The ``audit_events`` row of a record (the columns LookupEvents filters on, and the JSON)."""
     resources = record.get("resources") or [{}]
-    return {
+    row: dict[str, object] = {
         "event_id": record["eventID"],
         "account_id": record.get("recipientAccountId", ""),
         "event_time": int(parse_time(record["eventTime"]).timestamp()),
@@ -223,8 +224,12 @@ def event_row(record: Mapping[str, Any]) -> dict[str, object]:
         "resource_type": resources[0].get("type"),
         "resource_name": resources[0].get("ARN"),
         "read_only": "true" if record.get("readOnly") else "false",
-        "record": json.dumps(record, separators=(",", ":"), ensure_ascii=False),
+        "record": record_json(record),
     }
+    # A column quoting the request (an ARN a caller sent) may hold what the store refuses
+    # (U+0000): the row is kept with U+FFFD there, as one refused row would block the
+    # history's batched inserts; the record itself keeps the exact text, escaped.
+    return {name: storable(value) if isinstance(value, str) else value for name, value in row.items()}
 
 
 async def lookup_events(store: Store, account_id: str, params: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
