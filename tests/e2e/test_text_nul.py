@@ -166,6 +166,40 @@ def test_sns_lookup_by_unstorable_arn_and_patterned_subject(server: ServerProces
     no_server_errors(server)
 
 
+def test_sns_attributes_and_tags_an_xml_answer_could_not_carry(server: ServerProcess) -> None:
+    """Stored as JSON they would fit any store, but GetTopicAttributes, ListTagsForResource and
+    GetSubscriptionAttributes answer in XML: refused up front, and the topic stays readable."""
+    sns, sqs = server.client("sns"), server.client("sqs")
+    topic = sns.create_topic(Name="xml-text")["TopicArn"]
+    for value in (NUL, "a\x07b"):
+        refused(sns.set_topic_attributes, "InvalidParameter", TopicArn=topic, AttributeName="DisplayName",
+                AttributeValue=value)
+        refused(sns.tag_resource, "InvalidParameter", ResourceArn=topic, Tags=[{"Key": "k", "Value": value}])
+        refused(sns.tag_resource, "InvalidParameter", ResourceArn=topic, Tags=[{"Key": value, "Value": "v"}])
+        refused(sns.create_topic, "InvalidParameter", Name="xml-text-2", Attributes={"DisplayName": value})
+    url = sqs.create_queue(QueueName="xml-text-sub")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    subscription = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)["SubscriptionArn"]
+    refused(sns.set_subscription_attributes, "InvalidParameter", SubscriptionArn=subscription,
+            AttributeName="FilterPolicy", AttributeValue='{"a": ["\x01"]}')
+    sns.set_topic_attributes(TopicArn=topic, AttributeName="DisplayName", AttributeValue="tab\tand é")
+    assert sns.get_topic_attributes(TopicArn=topic)["Attributes"]["DisplayName"] == "tab\tand é"
+    assert sns.list_tags_for_resource(ResourceArn=topic)["Tags"] == []
+    assert sns.get_subscription_attributes(SubscriptionArn=subscription)["Attributes"]["Protocol"] == "sqs"
+    no_server_errors(server)
+
+
+def test_sqs_tags_an_xml_answer_could_not_carry(server: ServerProcess) -> None:
+    sqs = server.client("sqs")
+    url = sqs.create_queue(QueueName="xml-tags")["QueueUrl"]
+    for value in (NUL, "a\x07b"):
+        refused(sqs.tag_queue, "InvalidParameterValue", QueueUrl=url, Tags={"k": value})
+        refused(sqs.create_queue, "InvalidParameterValue", QueueName="xml-tags-2", tags={value: "v"})
+    sqs.tag_queue(QueueUrl=url, Tags={"k": "é ok"})
+    assert sqs.list_queue_tags(QueueUrl=url)["Tags"] == {"k": "é ok"}
+    no_server_errors(server)
+
+
 def test_cloudtrail_lookup_value(server: ServerProcess) -> None:
     trail = server.client("cloudtrail")
     message = refused(trail.lookup_events, "ValidationException",

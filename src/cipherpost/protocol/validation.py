@@ -79,6 +79,11 @@ def shown(value: object) -> str:
     return printable(text)
 
 
+def is_xml_text(text: str) -> bool:
+    """Whether an XML response can carry ``text`` as it is (a Query service answers in XML)."""
+    return _UNSHOWABLE.search(text) is None
+
+
 def printable(text: str) -> str:
     """``text`` with the characters of ``_UNSHOWABLE`` written as ``\\uXXXX`` escapes."""
     return _UNSHOWABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)

@@ -343,3 +343,25 @@ def test_envelope_layout_is_json_dumps_indented(envelope: dict[str, Any]) -> Non
     from cipherpost.services.sns.notification import _dumps  # noqa: PLC0415 - the private layout function
 
     assert _dumps(envelope) == json.dumps(envelope, indent=2, separators=(",", " : "), ensure_ascii=False)
+
+
+@given(subject=st.one_of(st.none(), _texts), message=_texts, url=_texts,
+       attributes=st.dictionaries(_texts.filter(bool), _texts, max_size=3))
+def test_template_completes_to_the_laid_out_envelope(subject: str | None, message: str, url: str,
+                                                     attributes: dict[str, str]) -> None:
+    """One template per message, completed per subscription, gives exactly the envelope."""
+    from cipherpost.services.sns.notification import _dumps, notification_template  # noqa: PLC0415
+
+    published = {name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()}
+    template = notification_template(message_id="m-1", topic_arn=TOPIC, subject=subject, message=message,
+                                     timestamp=WHEN, signature_version="2", signing_cert_url=CERT_URL,
+                                     message_attributes=published, signature="c2ln")
+    expected: dict[str, Any] = {"Type": "Notification", "MessageId": "m-1", "TopicArn": TOPIC}
+    if subject is not None:
+        expected["Subject"] = subject
+    expected |= {"Message": message, "Timestamp": format_timestamp(WHEN), "SignatureVersion": "2",
+                 "Signature": "c2ln", "SigningCertURL": CERT_URL, "UnsubscribeURL": url}
+    if attributes:
+        expected["MessageAttributes"] = {name: {"Type": "String", "Value": value} for name, value in attributes.items()}
+    assert template.body(url) == _dumps(expected)
+    assert json.loads(template.body(url)) == expected

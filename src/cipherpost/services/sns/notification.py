@@ -26,17 +26,20 @@ import base64
 import datetime as dt
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Final, Protocol
 
 from cipherpost.services.sns.errors import InvalidParameter
 from cipherpost.services.sns.signing import SignatureVersion
 
 __all__ = [
+    "NotificationTemplate",
     "Signer",
     "format_timestamp",
     "message_structure_json",
     "notification_body",
     "notification_signature",
+    "notification_template",
     "parse_message_structure",
     "subscription_confirmation_body",
     "unsubscribe_confirmation_body",
@@ -44,6 +47,7 @@ __all__ = [
 
 
 _string: Final = json.encoder.encode_basestring  # JSON string literal, non-ASCII kept (C-accelerated)
+_UNSUBSCRIBE_URL: Final = ""  # a template's stand-in; NotificationTemplate.body writes the real one
 
 
 class Signer(Protocol):
@@ -102,25 +106,64 @@ def notification_body(
     :raises ValueError: neither or both of ``signer`` and ``signature``; a naive timestamp;
         an attribute without a value.
     """
-    fields = _notification_signed_fields(message_id, topic_arn, subject, message, format_timestamp(timestamp))
     if (signer is None) == (signature is None):
         raise ValueError("pass exactly one of signer and signature")
     if signature is None and signer is not None:
+        fields = _notification_signed_fields(message_id, topic_arn, subject, message, format_timestamp(timestamp))
         signature = signer.sign(fields, version=signature_version)
+    assert signature is not None
+    return notification_template(
+        message_id=message_id, topic_arn=topic_arn, subject=subject, message=message, timestamp=timestamp,
+        signature_version=signature_version, signing_cert_url=signing_cert_url,
+        message_attributes=message_attributes, signature=signature).body(unsubscribe_url)
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationTemplate:
+    """A ``Notification`` envelope but for its ``UnsubscribeURL`` (the one field that differs
+    between the subscriptions of a message): laid out once, completed per subscription."""
+
+    head: str
+    tail: str
+
+    def body(self, unsubscribe_url: str) -> str:
+        return self.head + _string(unsubscribe_url) + self.tail
+
+
+def notification_template(
+    *,
+    message_id: str,
+    topic_arn: str,
+    subject: str | None,
+    message: str,
+    timestamp: dt.datetime,
+    signature_version: SignatureVersion,
+    signing_cert_url: str,
+    message_attributes: Mapping[str, Mapping[str, object]] | None,
+    signature: str,
+) -> NotificationTemplate:
+    """:func:`notification_body` for every subscription of a message at once.
+
+    :raises ValueError: a naive timestamp; an attribute without a value.
+    """
     envelope: dict[str, object] = {"Type": "Notification", "MessageId": message_id, "TopicArn": topic_arn}
     if subject is not None:
         envelope["Subject"] = subject
     envelope |= {
         "Message": message,
-        "Timestamp": fields["Timestamp"],
+        "Timestamp": format_timestamp(timestamp),
         "SignatureVersion": signature_version,
         "Signature": signature,
         "SigningCertURL": signing_cert_url,
-        "UnsubscribeURL": unsubscribe_url,
+        "UnsubscribeURL": _UNSUBSCRIBE_URL,
     }
     if message_attributes:
         envelope["MessageAttributes"] = _envelope_attributes(message_attributes)
-    return _dumps(envelope)
+    items = _items(envelope, "")
+    split = list(envelope).index("UnsubscribeURL")
+    head = "{\n" + "".join(item + ",\n" for item in items[:split]) + '  "UnsubscribeURL" : '
+    tail = "".join(",\n" + item for item in items[split + 1:]) + "\n}"
+    return NotificationTemplate(head, tail)
 
 
 def subscription_confirmation_body(
@@ -280,10 +323,15 @@ def _dumps(envelope: Mapping[str, object], indent: str = "") -> str:
     """``json.dumps(envelope, indent=2, separators=(",", " : "), ensure_ascii=False)`` for an
     envelope of strings and nested objects of strings, with the C string encoder (an indented
     ``json.dumps`` runs the pure-Python encoder: ~150 µs per envelope)."""
-    inner = indent + "  "
-    items = [f"{inner}{_string(name)} : {_string(value) if isinstance(value, str) else _dumps(_object(value), inner)}"
-             for name, value in envelope.items()]
+    items = _items(envelope, indent)
     return "{\n" + ",\n".join(items) + "\n" + indent + "}" if items else "{}"
+
+
+def _items(envelope: Mapping[str, object], indent: str) -> list[str]:
+    """The ``"Name" : value`` lines of an envelope laid out at ``indent``."""
+    inner = indent + "  "
+    return [f"{inner}{_string(name)} : {_string(value) if isinstance(value, str) else _dumps(_object(value), inner)}"
+            for name, value in envelope.items()]
 
 
 def _object(value: object) -> Mapping[str, object]:

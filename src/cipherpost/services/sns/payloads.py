@@ -3,8 +3,9 @@
 Publish builds payloads for the queues it delivers to at once (:mod:`.publish_ops`), the
 delivery worker for the rest (:mod:`.delivery`); both go through :class:`Payloads`, so a
 subscriber gets the same bytes either way. The signature covers the same fields for every
-subscription of a message, so it is computed once per (message, text, version), in a worker
-thread (RSA-2048 costs a few hundred microseconds), and shared by concurrent callers.
+subscription of a message, and the envelope differs between them only in ``UnsubscribeURL``:
+so both are made once per (message, text, version), in a worker thread (RSA-2048 costs a few
+hundred microseconds), shared by concurrent callers, and completed per subscription.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from cipherpost.services.sns.signing import SignatureVersion, SigningKey
 from cipherpost.services.sns.subscriptions import Subscription
 from cipherpost.store import Row
 
-_SIGNATURES: Final = 4096
+_TEMPLATES: Final = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,45 +74,52 @@ class Payloads:
         self._signing_key = signing_key
         self.base_url = base_url
         self.signing_cert_url = signing_cert_url
-        self._signatures: OrderedDict[tuple[str, str], asyncio.Future[str]] = OrderedDict()
+        self._templates: OrderedDict[tuple[str, str], asyncio.Future[notification.NotificationTemplate]] = (
+            OrderedDict())
 
     async def payload(self, notice: Notice, subscription: Subscription) -> str:
         """The body ``subscription`` receives: raw text or the signed JSON envelope."""
         text = notice.text_for(subscription.protocol)
         if subscription.raw:
             return text
-        timestamp = dt.datetime.fromtimestamp(notice.published_at / 1000, dt.UTC)
-        fields: dict[str, Any] = {"message_id": notice.message_id, "topic_arn": notice.topic_arn,
-                                  "subject": notice.subject, "message": text, "timestamp": timestamp}
-        signature = await self._signature(fields, notice.signature_version)
-        return notification.notification_body(
-            **fields, signature_version=notice.signature_version, signing_cert_url=self.signing_cert_url,
-            unsubscribe_url=self.unsubscribe_url(subscription.arn), message_attributes=notice.attributes,
-            signature=signature)
+        template = await self._template(notice, text)
+        return template.body(self.unsubscribe_url(subscription.arn))
 
-    async def _signature(self, fields: dict[str, Any], version: SignatureVersion) -> str:
-        """Sign once per (message, text, version): concurrent callers share one signing."""
-        cache_key = (f"{fields['message_id']}/{version}", str(fields["message"]))
-        future = self._signatures.get(cache_key)
+    async def _template(self, notice: Notice, text: str) -> notification.NotificationTemplate:
+        """The envelope of (message, text, version) but its UnsubscribeURL, signed: made once,
+        in a worker thread, and shared by concurrent callers."""
+        cache_key = (f"{notice.message_id}/{notice.signature_version}", text)
+        future = self._templates.get(cache_key)
         if future is None:
             future = asyncio.get_running_loop().create_future()
-            self._signatures[cache_key] = future
-            while len(self._signatures) > _SIGNATURES:
-                self._signatures.popitem(last=False)
+            self._templates[cache_key] = future
+            while len(self._templates) > _TEMPLATES:
+                self._templates.popitem(last=False)
             try:
                 key = await self._signing_key()
-                signature = await asyncio.to_thread(notification.notification_signature, **fields,
-                                                    signature_version=version, signer=key)
+                template = await asyncio.to_thread(_signed_template, notice, text, key, self.signing_cert_url)
             except BaseException as exc:
-                self._signatures.pop(cache_key, None)
+                self._templates.pop(cache_key, None)
                 future.set_exception(exc)
                 future.exception()  # retrieved: later awaiters get their own attempt
                 raise
-            future.set_result(signature)
+            future.set_result(template)
         return await asyncio.shield(future)
 
     def unsubscribe_url(self, subscription_arn: str) -> str:
         return f"{self.base_url}/?Action=Unsubscribe&SubscriptionArn={quoted(subscription_arn)}"
+
+
+def _signed_template(notice: Notice, text: str, key: SigningKey,
+                     signing_cert_url: str) -> notification.NotificationTemplate:
+    """The signed envelope of ``notice`` for subscribers that receive ``text`` (CPU-bound)."""
+    timestamp = dt.datetime.fromtimestamp(notice.published_at / 1000, dt.UTC)
+    fields: dict[str, Any] = {"message_id": notice.message_id, "topic_arn": notice.topic_arn,
+                              "subject": notice.subject, "message": text, "timestamp": timestamp}
+    signature = notification.notification_signature(**fields, signature_version=notice.signature_version, signer=key)
+    return notification.notification_template(**fields, signature_version=notice.signature_version,
+                                              signing_cert_url=signing_cert_url,
+                                              message_attributes=notice.attributes, signature=signature)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
+from cipherpost.protocol.validation import is_xml_text
 from cipherpost.services.sns import delivery_policy
 from cipherpost.services.sns.errors import InvalidParameter
 from cipherpost.services.sns.filter_policy import FilterPolicy, parse_filter_policy
@@ -78,6 +79,9 @@ def check_attribute(name: str, value: str, *, protocol: str, current: Mapping[st
     """
     if name not in SETTABLE:
         raise InvalidParameter(f"Invalid parameter: AttributeName Reason: Unknown attribute {name}")
+    if not is_xml_text(value):  # GetSubscriptionAttributes answers in XML, which cannot carry it
+        raise InvalidParameter(f"Invalid parameter: Attributes Reason: {name}: Invalid value: control characters "
+                               "and unpaired surrogates are not allowed")
     if name == "RawMessageDelivery":
         if value.lower() not in ("true", "false"):
             raise InvalidParameter("Invalid parameter: RawMessageDelivery: Invalid value. Must be true or false.")

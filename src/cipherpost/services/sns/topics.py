@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from cipherpost.policy import Policy, PolicySyntaxError, parse_policy, validate_policy
+from cipherpost.protocol.validation import is_xml_text
 from cipherpost.services.sns import delivery_policy
 from cipherpost.services.sns.errors import InvalidParameter
 from cipherpost.store import Row
@@ -99,6 +100,9 @@ def check_attribute(name: str, value: str, *, fifo: bool, arn: str) -> str:
 
     :raises InvalidParameter: unknown attribute or invalid value.
     """
+    if not is_xml_text(value):  # GetTopicAttributes answers in XML, which cannot carry it
+        raise InvalidParameter(f"Invalid parameter: Attributes Reason: {name}: Invalid value: control characters "
+                               "and unpaired surrogates are not allowed")
     if name == "Policy":
         try:
             validate_policy(value, kind="resource")
@@ -222,9 +226,9 @@ def parse_tags(tags: Any) -> dict[str, str]:
     result: dict[str, str] = {}
     for tag in tags or ():
         key, value = str(tag.get("Key", "")), str(tag.get("Value", ""))
-        if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
+        if not 1 <= len(key) <= 128 or key.lower().startswith("aws:") or not is_xml_text(key):
             raise InvalidParameter("Invalid parameter: Tags Reason: invalid tag key")
-        if len(value) > 256:
+        if len(value) > 256 or not is_xml_text(value):
             raise InvalidParameter("Invalid parameter: Tags Reason: invalid tag value")
         result[key] = value
     return result

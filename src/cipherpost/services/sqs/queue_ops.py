@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from cipherpost.context import RequestContext
+from cipherpost.protocol.validation import is_xml_text
 from cipherpost.services.base import Params, Result, operation
 from cipherpost.services.sqs import attributes as attrs
 from cipherpost.services.sqs.core import SqsCore, bounded, decode_token, encode_token, required
@@ -31,9 +32,10 @@ LIST_LIMIT: Final = 1000
 
 
 def check_tags(tags: Mapping[str, str]) -> None:
-    """"Amazon SQS cost allocation tags": keys 1..128 characters, values up to 256."""
+    """"Amazon SQS cost allocation tags": keys 1..128 characters, values up to 256; text that
+    an XML answer (ListQueueTags over the Query protocol) can carry."""
     for key, value in tags.items():
-        if not 1 <= len(key) <= 128 or len(value) > 256:
+        if not 1 <= len(key) <= 128 or len(value) > 256 or not (is_xml_text(key) and is_xml_text(value)):
             raise InvalidParameterValue(f"Tag key or value is invalid: {key[:128]!r}.")
 
 
