@@ -4,14 +4,15 @@ Pre-signed requests are replayed against a real runtime (``inprocess.py``: no so
 uvicorn; SQLite store with fsynced group commits). ``--connections``
 workers each send one request after another (as ``bench/sqs_bench.py``'s wrk connections
 do), ``--requests`` in all. The queue is created with the defaults (SSE-SQS on), or
-``--plain`` (``SqsManagedSseEnabled=false``), or ``--fifo``.
+``--plain`` (``SqsManagedSseEnabled=false``), or ``--kms`` (SSE-KMS under a new customer
+key), and ``--fifo``.
 
 Prints the CPU microseconds per request (best of ``--repeat`` runs), split by thread: the
 event loop's (the request path), the SQLite writer's (statements, commit, fsync calls) and
 all other threads' (the reader pool); and how many requests shared each group commit.
 Then a cProfile top list of one more run (event loop thread only).
 
-Usage: python bench/profile_sqs.py [--requests 4000] [--connections 16] [--repeat 5] [--plain]
+Usage: python bench/profile_sqs.py [--requests 4000] [--connections 16] [--repeat 5] [--plain|--kms]
                                    [--fifo] [--top 40 (0: no profile)] [--sort cumtime|tottime]
 """
 
@@ -36,6 +37,9 @@ async def main(requests: int, connections: int, repeat: int, top: int, sort: str
                fifo: bool) -> None:
     async with harness() as h:
         runtime = h.runtime
+        if attributes.get("KmsMasterKeyId") == "new":  # --kms: a fresh customer key
+            key = await h.call_json("kms", "CreateKey", {})
+            attributes = {**attributes, "KmsMasterKeyId": key["KeyMetadata"]["Arn"]}
         name = "profile.fifo" if fifo else "profile"
         queue_attributes = {**attributes, "FifoQueue": "true"} if fifo else attributes
         created = await h.call_json("sqs", "CreateQueue", {"QueueName": name, "Attributes": queue_attributes})
@@ -101,8 +105,10 @@ if __name__ == "__main__":
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--plain", action="store_true", help="SqsManagedSseEnabled=false (no SSE)")
     parser.add_argument("--fifo", action="store_true", help="a FIFO queue, distinct deduplication ids")
+    parser.add_argument("--kms", action="store_true", help="SSE-KMS under a fresh customer key")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sort", default="cumtime", choices=["cumtime", "tottime"])
     args = parser.parse_args()
     asyncio.run(main(args.requests, args.connections, args.repeat, args.top, args.sort,
-                     {"SqsManagedSseEnabled": "false"} if args.plain else {}, args.fifo))
+                     {"SqsManagedSseEnabled": "false"} if args.plain else {"KmsMasterKeyId": "new"} if args.kms else {},
+                     args.fifo))
