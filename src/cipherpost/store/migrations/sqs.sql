@@ -76,3 +76,10 @@ CREATE INDEX sqs_move_tasks_by_source ON sqs_move_tasks (source_arn, started_at)
 -- SSE: the queue ARN a sealed body is bound to (AAD and KMS encryption context); it stays
 -- with the body when a dead-letter move or a move task copies it to another queue.
 ALTER TABLE sqs_messages ADD COLUMN sealed_arn TEXT;
+
+-- version: 3
+-- Only FIFO messages have a group: standard messages (most of them) no longer pay an entry in
+-- the group index on every send and delete. The FIFO receive's `f.group_id = m.group_id`
+-- implies `group_id IS NOT NULL`, so both SQLite and PostgreSQL still use it there.
+DROP INDEX sqs_messages_by_group;
+CREATE INDEX sqs_messages_by_group ON sqs_messages (queue_id, group_id, visible_at) WHERE group_id IS NOT NULL;
