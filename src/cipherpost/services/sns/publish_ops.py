@@ -131,7 +131,8 @@ class PublishOperations(SnsCore):
             steps = [*self._fifo_steps(topic, row, now), *_outbox_steps(message_id, queued, now),
                      Step("sns_message_delete_if_done", {"message_id": message_id})]
         else:
-            if self.direct_delivery and await self._sns_may_read(topic, body):
+            direct_possible = self.direct_delivery and any(sub.protocol == "sqs" for sub in targets)
+            if direct_possible and await self._sns_may_read(topic, body):
                 direct, queued = await self._plan_direct(topic, outgoing, message_id, now, targets)
             steps = _stored_steps(row, queued, now) if queued else []
         first_direct = len(steps)
