@@ -35,7 +35,8 @@ _MAX_TOPICS: Final = 10_000
 
 @dataclass(slots=True)
 class _Entry:
-    generation: int
+    generation: tuple[int, int]
+    """(cache epoch, topic generation) when the read began."""
     loaded_at: float
     topic: Topic | None
     subscriptions: dict[str, Subscription] | None = field(default=None)
@@ -50,6 +51,7 @@ class TopicCache:
         self.broadcast = Broadcast(store, CHANNEL, self._remote_event)
         self._entries: dict[str, _Entry] = {}
         self._generations: dict[str, int] = {}
+        self._epoch = 0  # bumped when the generations are forgotten wholesale
 
     async def start(self) -> None:
         await self.broadcast.start()
@@ -62,6 +64,7 @@ class TopicCache:
         self._entries.pop(topic_arn, None)
         self._generations[topic_arn] = self._generations.get(topic_arn, 0) + 1
         if len(self._generations) > 4 * _MAX_TOPICS:
+            self._epoch += 1
             self._generations.clear()
             self._entries.clear()
 
@@ -79,14 +82,17 @@ class TopicCache:
         clock = time.monotonic()
         if entry is not None and clock - entry.loaded_at < CACHE_SECONDS:
             return entry
-        generation = self._generations.get(topic_arn, 0)
+        generation = self._generation(topic_arn)
         row = await self.store.fetch_one("sns_topic_get", topic_arn=topic_arn)
         entry = _Entry(generation, clock, Topic.from_row(row) if row else None)
         self._keep(topic_arn, entry)
         return entry
 
+    def _generation(self, topic_arn: str) -> tuple[int, int]:
+        return self._epoch, self._generations.get(topic_arn, 0)
+
     def _keep(self, topic_arn: str, entry: _Entry) -> None:
-        if self._generations.get(topic_arn, 0) != entry.generation:
+        if self._generation(topic_arn) != entry.generation:
             return  # changed while we read: the next reader reads again
         if len(self._entries) >= _MAX_TOPICS and topic_arn not in self._entries:
             self._entries.clear()
