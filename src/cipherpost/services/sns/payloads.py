@@ -26,6 +26,8 @@ from cipherpost.services.sns.subscriptions import Subscription
 from cipherpost.store import Row
 
 _TEMPLATES: Final = 4096
+#: Message text the template cache may hold in all (messages are up to 256 KiB each).
+_TEMPLATE_TEXT: Final = 16 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,7 @@ class Payloads:
         self.signing_cert_url = signing_cert_url
         self._templates: OrderedDict[tuple[str, str], asyncio.Future[notification.NotificationTemplate]] = (
             OrderedDict())
+        self._template_text = 0  # characters of message text the cached templates hold
 
     async def payload(self, notice: Notice, subscription: Subscription) -> str:
         """The body ``subscription`` receives: raw text or the signed JSON envelope."""
@@ -93,13 +96,16 @@ class Payloads:
         if future is None:
             future = asyncio.get_running_loop().create_future()
             self._templates[cache_key] = future
-            while len(self._templates) > _TEMPLATES:
-                self._templates.popitem(last=False)
+            self._template_text += len(text)
+            while len(self._templates) > _TEMPLATES or self._template_text > _TEMPLATE_TEXT:
+                (_, dropped), _ = self._templates.popitem(last=False)
+                self._template_text -= len(dropped)
             try:
                 key = await self._signing_key()
                 template = await asyncio.to_thread(_signed_template, notice, text, key, self.signing_cert_url)
             except BaseException as exc:
-                self._templates.pop(cache_key, None)
+                if self._templates.pop(cache_key, None) is not None:
+                    self._template_text -= len(text)
                 future.set_exception(exc)
                 future.exception()  # retrieved: later awaiters get their own attempt
                 raise
