@@ -232,3 +232,39 @@ def test_changes_apply_to_the_next_publish(server: ServerProcess) -> None:
     publish("after unsubscribe")
     assert [json.loads(m["Body"])["Message"] for m in drain(server, other_url, 1)] == ["after unsubscribe"]
     assert drain(server, url, 1, wait=1) == []
+
+
+def test_publish_batch_fans_out_in_one_write(server: ServerProcess) -> None:
+    """A batch is committed at once: its good entries reach every queue, a bad one fails alone,
+    and on a FIFO topic a duplicate within the batch answers with the first entry's id and
+    sequence number and is delivered once, the batch in entry order."""
+    sns = server.client("sns")
+    arn = topic(server)
+    urls = []
+    for _ in range(2):
+        url, queue_arn = queue(server, arn)
+        sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn)
+        urls.append(url)
+    good = [{"Id": f"e{i}", "Message": f"batch {i}"} for i in range(9)]
+    result = sns.publish_batch(TopicArn=arn, PublishBatchRequestEntries=[
+        *good, {"Id": "bad", "Message": "x", "Subject": "a\nb"}])
+    assert sorted(e["Id"] for e in result["Successful"]) == [f"e{i}" for i in range(9)]
+    assert [e["Id"] for e in result["Failed"]] == ["bad"]
+    for url in urls:
+        assert sorted(json.loads(m["Body"])["Message"] for m in drain(server, url, 9)) == [
+            f"batch {i}" for i in range(9)]
+
+    fifo_arn = topic(server, fifo=True)
+    fifo_url, fifo_queue = queue(server, fifo_arn, fifo=True)
+    sns.subscribe(TopicArn=fifo_arn, Protocol="sqs", Endpoint=fifo_queue)
+    entries = [{"Id": f"f{i}", "Message": f"fifo {i}", "MessageGroupId": "g", "MessageDeduplicationId": f"d{i}"}
+               for i in range(4)]
+    entries.append({"Id": "again", "Message": "fifo 1 again", "MessageGroupId": "g", "MessageDeduplicationId": "d1"})
+    answers = {e["Id"]: e for e in sns.publish_batch(TopicArn=fifo_arn, PublishBatchRequestEntries=entries)[
+        "Successful"]}
+    assert set(answers) == {"f0", "f1", "f2", "f3", "again"}
+    assert answers["again"]["MessageId"] == answers["f1"]["MessageId"]
+    assert answers["again"]["SequenceNumber"] == answers["f1"]["SequenceNumber"]
+    numbers = [int(answers[f"f{i}"]["SequenceNumber"]) for i in range(4)]
+    assert numbers == sorted(numbers) and len(set(numbers)) == 4
+    assert [json.loads(m["Body"])["Message"] for m in drain(server, fifo_url, 4)] == [f"fifo {i}" for i in range(4)]

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from cipherpost.context import RequestContext
@@ -85,31 +86,46 @@ class PublishOperations(SnsCore):
 
     @operation("PublishBatch")
     async def publish_batch(self, ctx: RequestContext, params: Params) -> Result:
+        """Every entry checked and planned as Publish would, then all of them in ONE write (a
+        FIFO duplicate within the batch is resolved by that write, in entry order)."""
         entries = _check_batch(params.get("PublishBatchRequestEntries"))
         topic = await self.topic_for(ctx, params.get("TopicArn"), "Publish", cached=True)
-        successful: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
+        planned: list[tuple[str, _Acceptance]] = []
         for entry in entries:
             entry_id = str(entry["Id"])
             try:
                 outgoing = messages.check_message(entry, fifo=topic.fifo,
                                                   content_based_dedup=topic.content_based_dedup)
-                accepted = await self.accept(ctx, topic, outgoing)
+                planned.append((entry_id, await self._plan(ctx, topic, outgoing)))
             except AwsError as error:
                 failed.append(result_error(entry_id, error))
-                continue
-            successful.append({"Id": entry_id, **accepted})
+        steps = [step for _, acceptance in planned for step in acceptance.steps]
+        results = await self.store.write(steps) if steps else []
+        successful: list[dict[str, Any]] = []
+        offset = 0
+        for entry_id, acceptance in planned:
+            count = len(acceptance.steps)
+            successful.append({"Id": entry_id, **await self._accepted(acceptance, results[offset:offset + count])})
+            offset += count
         return {"Successful": successful, "Failed": failed}
 
     async def accept(self, ctx: RequestContext, topic: Topic, outgoing: Outgoing) -> Result:
         """Store the message and its deliveries in one write; the MessageId once committed."""
+        acceptance = await self._plan(ctx, topic, outgoing)
+        results = await self.store.write(acceptance.steps) if acceptance.steps else []
+        return await self._accepted(acceptance, results)
+
+    async def _plan(self, ctx: RequestContext, topic: Topic, outgoing: Outgoing) -> _Acceptance:
+        """What accepting ``outgoing`` writes (see the module docstring), nothing written yet."""
         now = now_ms()
         if topic.fifo and outgoing.dedup_id is not None:
             duplicate = await self.store.fetch_one("sns_dedup_get", topic_arn=topic.arn, dedup_id=outgoing.dedup_id,
                                                    now=now)
             if duplicate is not None:
-                return {"MessageId": str(duplicate["message_id"]),
-                        "SequenceNumber": sequence_number(int(duplicate["seq"]))}
+                return _Acceptance(topic, outgoing, {}, now, [], [], [], {
+                    "MessageId": str(duplicate["message_id"]),
+                    "SequenceNumber": sequence_number(int(duplicate["seq"]))})
         targets = await self._matching(topic, outgoing)
         body = outgoing.message.encode("utf-8", "surrogatepass")
         encoding = "utf-8"
@@ -135,22 +151,28 @@ class PublishOperations(SnsCore):
             if direct_possible and await self._sns_may_read(topic, body):
                 direct, queued = await self._plan_direct(topic, outgoing, message_id, now, targets)
             steps = _stored_steps(row, queued, now) if queued else []
-        first_direct = len(steps)
         for _, plan in direct:
             steps += plan.steps
-        results = await self.store.write(steps)
-        vanished = self._settle_direct(direct, results[first_direct:])
+        return _Acceptance(topic, outgoing, row, now, steps, direct, queued)
+
+    async def _accepted(self, acceptance: _Acceptance, results: Sequence[StepResult]) -> Result:
+        """Publish's answer once ``acceptance.steps`` are committed (``results``: theirs)."""
+        if acceptance.duplicate is not None:
+            return acceptance.duplicate
+        topic, row = acceptance.topic, acceptance.row
+        message_id = str(row["message_id"])
+        vanished = self._settle_direct(acceptance.direct, results[len(results) - acceptance.direct_steps:])
         if vanished:  # their queues went while we wrote: the worker dead-letters them as usual
-            await self.store.write(_stored_steps(row, vanished, now))
-        if queued or vanished:
+            await self.store.write(_stored_steps(row, vanished, acceptance.now))
+        if acceptance.queued or vanished:
             self.notify_worker()
         if not topic.fifo:
             return {"MessageId": message_id}
         inserted = results[4].rows
         if inserted:
             return {"MessageId": message_id, "SequenceNumber": sequence_number(int(inserted[0]["seq"]))}
-        winner = await self.store.fetch_one("sns_dedup_get", topic_arn=topic.arn, dedup_id=outgoing.dedup_id,
-                                            now=now)
+        winner = await self.store.fetch_one("sns_dedup_get", topic_arn=topic.arn, dedup_id=row["dedup_id"],
+                                            now=acceptance.now)
         if winner is None:  # the topic was deleted while we wrote
             return {"MessageId": message_id, "SequenceNumber": sequence_number(0)}
         return {"MessageId": str(winner["message_id"]), "SequenceNumber": sequence_number(int(winner["seq"]))}
@@ -244,6 +266,25 @@ class PublishOperations(SnsCore):
             elif policy.matches_attributes(outgoing.attributes):
                 matched.append(subscription)
         return matched
+
+
+@dataclass(slots=True)
+class _Acceptance:
+    """One message planned for acceptance: the steps of its write (the direct deliveries' last)."""
+
+    topic: Topic
+    outgoing: Outgoing
+    row: dict[str, Any]
+    now: int
+    steps: list[Step]
+    direct: list[tuple[Subscription, SendPlan]]
+    queued: list[Subscription]
+    duplicate: Result | None = None
+    """FIFO: the answer for a deduplication id already taken (nothing to write)."""
+
+    @property
+    def direct_steps(self) -> int:
+        return sum(len(plan.steps) for _, plan in self.direct)
 
 
 def _outbox_steps(message_id: str, subscriptions: list[Subscription], now: int) -> list[Step]:
