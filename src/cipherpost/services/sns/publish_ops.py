@@ -123,7 +123,7 @@ class PublishOperations(SnsCore):
             duplicate = await self.store.fetch_one("sns_dedup_get", topic_arn=topic.arn, dedup_id=outgoing.dedup_id,
                                                    now=now)
             if duplicate is not None:
-                return _Acceptance(topic, outgoing, {}, now, [], [], [], {
+                return _Acceptance(topic, {}, now, [], [], [], {
                     "MessageId": str(duplicate["message_id"]),
                     "SequenceNumber": sequence_number(int(duplicate["seq"]))})
         targets = await self._matching(topic, outgoing)
@@ -153,7 +153,7 @@ class PublishOperations(SnsCore):
             steps = _stored_steps(row, queued, now) if queued else []
         for _, plan in direct:
             steps += plan.steps
-        return _Acceptance(topic, outgoing, row, now, steps, direct, queued)
+        return _Acceptance(topic, row, now, steps, direct, queued)
 
     async def _accepted(self, acceptance: _Acceptance, results: Sequence[StepResult]) -> Result:
         """Publish's answer once ``acceptance.steps`` are committed (``results``: theirs)."""
@@ -273,7 +273,6 @@ class _Acceptance:
     """One message planned for acceptance: the steps of its write (the direct deliveries' last)."""
 
     topic: Topic
-    outgoing: Outgoing
     row: dict[str, Any]
     now: int
     steps: list[Step]
