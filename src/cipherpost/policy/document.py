@@ -105,6 +105,8 @@ class Policy:
     statements: tuple[Statement, ...]
     name: str | None = None
     """Optional label for messages and audit (a policy ARN, ``inline:NAME``, a key id)."""
+    reads_resource_tags: bool = False
+    """Some element names ``aws:ResourceTag/...`` (so a decision needs the resource's tags)."""
 
     def named(self, name: str) -> Policy:
         """This policy with a label; cheap, the statements are shared."""
@@ -138,7 +140,9 @@ def parse_policy(document: str) -> Policy:
         raise PolicySyntaxError("Statement must not be an empty list")
     variables = version == VERSION_2012
     statements = tuple(_statement(index, item, variables) for index, item in enumerate(items))
-    return Policy(version, _optional_str(data, "Id"), statements)
+    # Read off the decoded document, so no JSON escape hides the key; case-insensitive, as keys are.
+    reads_tags = "aws:resourcetag/" in json.dumps(data, ensure_ascii=False).lower()
+    return Policy(version, _optional_str(data, "Id"), statements, reads_resource_tags=reads_tags)
 
 
 def _version(value: object) -> str | None:

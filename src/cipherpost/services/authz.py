@@ -11,7 +11,7 @@ service's own error with a message naming principal, action, resource and the re
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
@@ -157,7 +157,7 @@ class Authorizer:
         grants: Sequence[Grant] = (),
         context: Mapping[str, ContextValue] | None = None,
         encryption_context: Mapping[str, str] | None = None,
-        resource_tags: Mapping[str, str] | None = None,
+        resource_tags: Mapping[str, str] | Callable[[], Awaitable[Mapping[str, str]]] | None = None,
     ) -> Decision:
         """Decide ``action`` on ``resource`` for ``caller`` (default: the request's caller).
 
@@ -170,7 +170,8 @@ class Authorizer:
             context: service-specific condition keys (aws:SourceArn, kms:CallerAccount, ...).
             encryption_context: the KMS encryption context of the request.
             resource_tags: the tags of the existing resource acted on, as ``aws:ResourceTag/<key>``
-                (``context`` wins over them where both name a key).
+                (``context`` wins over them where both name a key); or a coroutine function
+                reading them, called only when a policy in play names ``aws:ResourceTag``.
         """
         who = caller or ctx.caller
         # The endpoint policy applies to what a caller sends through the private listener,
@@ -184,6 +185,10 @@ class Authorizer:
             return root_allowed(who.arn, action, resource)
         policies = await self.identities.policies_for(who)
         keys = request_keys(ctx, through_network=direct)
+        if callable(resource_tags):
+            in_play = (resource_policy, endpoint, policies.boundary, *policies.identity, *policies.session)
+            resource_tags = (await resource_tags()) if any(
+                policy is not None and policy.reads_resource_tags for policy in in_play) else None
         if resource_tags:
             keys.update(resource_tag_keys(resource_tags))
         if context:

@@ -117,3 +117,40 @@ def test_owner_root_without_policies_ignores_tags() -> None:
     authz = Authorizer(Policies(statement({"StringEquals": {"aws:ResourceTag/team": "billing"}})))
     assert allowed(authz, {"team": "audit"}, caller=ROOT)
     assert allowed(authz, None, caller=ROOT)
+
+
+def test_policies_know_whether_they_name_resource_tags() -> None:
+    def policy(condition: Mapping[str, Mapping[str, str]] | None) -> bool:
+        body = {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}
+        if condition is not None:
+            body["Condition"] = condition
+        return parse_policy(json.dumps({"Version": "2012-10-17", "Statement": [body]})).reads_resource_tags
+
+    assert not policy(None)
+    assert not policy({"StringEquals": {"aws:RequestTag/team": "billing"}})
+    assert policy({"StringEquals": {"aws:ResourceTag/team": "billing"}})
+    assert policy({"StringEquals": {"AWS:RESOURCETAG/team": "billing"}})
+    # a JSON escape does not hide the key (the decoded document is what counts)
+    escaped = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*", ' \
+              '"Condition": {"StringEquals": {"aws:Resource\\u0054ag/team": "billing"}}}]}'
+    assert parse_policy(escaped).reads_resource_tags
+
+
+def test_a_tag_reader_is_called_only_when_a_policy_in_play_names_resource_tags() -> None:
+    calls: list[int] = []
+
+    async def read_tags() -> Mapping[str, str]:
+        calls.append(1)
+        return {"team": "billing"}
+
+    plain = Authorizer(Policies(statement({"StringEquals": {"aws:RequestedRegion": "us-east-1"}})))
+    assert allowed(plain, read_tags)  # type: ignore[arg-type]
+    assert calls == []
+    tagged = Authorizer(Policies(statement({"StringEquals": {"aws:ResourceTag/team": "billing"}})))
+    assert allowed(tagged, read_tags)  # type: ignore[arg-type]
+    assert calls == [1]
+    deny = parse_policy(json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "sqs:SendMessage", "Resource": "*",
+        "Condition": {"StringEquals": {"aws:ResourceTag/team": "billing"}}}]}))
+    assert not allowed(plain, read_tags, resource_policy=deny)  # type: ignore[arg-type]
+    assert calls == [1, 1]

@@ -93,7 +93,6 @@ class KmsCore(Provider):
         keys: dict[str, ContextValue] = {} if who.is_service else {"kms:CallerAccount": who.account_id}
         keys.update(context or {})
         grants: list[Grant] = [grant.to_policy_grant() for grant in await self.grants_of(key.key_id)]
-        tags = await self.keys.tags(key.key_id)
         decision = await self.authz.decide(
             ctx,
             action,
@@ -105,7 +104,7 @@ class KmsCore(Provider):
             grants=grants,
             context=keys,
             encryption_context=encryption_context,
-            resource_tags=tags,
+            resource_tags=lambda: self.keys.tags(key.key_id),
         )
         self.authz.enforce(ctx, decision, AccessDeniedException)
 

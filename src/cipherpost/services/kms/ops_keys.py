@@ -3,6 +3,7 @@ Schedule/CancelKeyDeletion, and the key policy operations."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 from cipherpost.context import RequestContext
@@ -109,10 +110,12 @@ class KeyOps(KmsCore):
         """
         if bypass:
             return
-        tags = await self.keys.tags(key_id) if key_id is not None else None
+
+        async def tags() -> Mapping[str, str]:
+            return await self.keys.tags(key_id) if key_id is not None else {}
+
         decision = await self.authz.decide(ctx, "kms:PutKeyPolicy", arn, resource_policy=policy, key_policy=True,
-                                           context={"kms:CallerAccount": ctx.caller.account_id},
-                                           resource_tags=tags)
+                                           context={"kms:CallerAccount": ctx.caller.account_id}, resource_tags=tags)
         if not decision.allowed:
             raise MalformedPolicyDocumentException(_LOCKOUT)
 
