@@ -206,3 +206,14 @@ DELETE FROM access_keys WHERE account_id = :account_id AND principal_arn = :prin
 -- Put/Delete{User,Role}PermissionsBoundary (NULL removes it).
 UPDATE iam_entities SET permissions_boundary = :permissions_boundary
 WHERE account_id = :account_id AND kind = :kind AND name_key = :name_key;
+
+-- name: iam_account_summary
+-- GetAccountSummary's usage counts for one account (root_key_count: the root's long-term keys).
+SELECT
+    (SELECT COUNT(*) FROM iam_entities WHERE account_id = :account_id AND kind = 'user') AS user_count,
+    (SELECT COUNT(*) FROM iam_entities WHERE account_id = :account_id AND kind = 'group') AS group_count,
+    (SELECT COUNT(*) FROM iam_entities WHERE account_id = :account_id AND kind = 'role') AS role_count,
+    (SELECT COUNT(*) FROM iam_managed_policies WHERE account_id = :account_id) AS policy_count,
+    (SELECT COUNT(*) FROM iam_attachments WHERE account_id = :account_id) AS attachment_count,
+    (SELECT COUNT(*) FROM access_keys
+     WHERE account_id = :account_id AND principal_arn = :root_arn AND session_token_hash IS NULL) AS root_key_count;
