@@ -106,6 +106,15 @@ class SnsCore(Provider):
         ctx = self.service_context(topic.account_id, "Decrypt")
         return await self.encryption.open(ctx, topic.arn, topic.account_id, sealed)
 
+    async def check_sns_reads(self, topic: Topic, sealed: bytes) -> None:
+        """That SNS could decrypt a body it sealed for an encrypted topic (what delivery needs),
+        without decrypting it: the data key is fetched as for :meth:`open_as_sns`.
+
+        :raises AwsError: SNS's ``KMS*`` error. :raises InvalidEnvelope: malformed.
+        """
+        await self.encryption.read_key(lambda: self.service_context(topic.account_id, "Decrypt"), topic.arn,
+                                       topic.account_id, sealed)
+
     async def certificate_pem(self) -> bytes:
         """The PEM certificate served at every ``SigningCertURL``."""
         return (await self.signing_key()).cert_pem

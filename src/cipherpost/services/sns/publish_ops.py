@@ -217,7 +217,7 @@ class PublishOperations(SnsCore):
         if not topic.kms_key_id:
             return True
         try:
-            await self.open_as_sns(topic, sealed)
+            await self.check_sns_reads(topic, sealed)
         except (AwsError, InvalidEnvelope):
             return False  # the worker meets the same refusal
         return True

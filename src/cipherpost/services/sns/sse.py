@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from typing import Final
 
 from cipherpost.context import Caller, RequestContext
@@ -130,11 +131,23 @@ class TopicEncryption:
         :raises AwsError: the KMS failure, as SNS's ``KMS*`` error.
         :raises InvalidEnvelope: the stored body does not open (tampered or foreign).
         """
+        data_key = await self.read_key(lambda: ctx, topic_arn, account_id, sealed)
+        return envelope.open_body(data_key.plaintext, sealed, resource_arn=topic_arn)
+
+    async def read_key(self, make_ctx: Callable[[], RequestContext], topic_arn: str, account_id: str,
+                       sealed: bytes) -> envelope.DataKey:
+        """The data key of a stored body, as SNS gets it: KMS Decrypt for ``sns.amazonaws.com``
+        once per reuse period (``make_ctx`` makes the request context only then).
+
+        :raises AwsError: the KMS failure, as SNS's ``KMS*`` error.
+        :raises InvalidEnvelope: the stored form is malformed.
+        """
         blob = envelope.read_wrapped_key(sealed)
-        context = encryption_context(topic_arn)
-        service = Caller.for_service(SERVICE_PRINCIPAL, account_id)
 
         async def decrypt() -> envelope.DataKey:
+            ctx = make_ctx()
+            context = encryption_context(topic_arn)
+            service = Caller.for_service(SERVICE_PRINCIPAL, account_id)
             try:
                 plaintext = await self.kms.decrypt_for(ctx, blob, encryption_context=context, caller=service)
             except AwsError as exc:
@@ -146,10 +159,9 @@ class TopicEncryption:
             return envelope.DataKey(plaintext, blob, _blob_key_id(blob))
 
         try:
-            data_key = await self.cache.get_or_decrypt(blob, SERVICE_PRINCIPAL, REUSE_SECONDS, decrypt)
+            return await self.cache.get_or_decrypt(blob, SERVICE_PRINCIPAL, REUSE_SECONDS, decrypt)
         except AwsError as exc:
             raise sns_error(exc) from None
-        return envelope.open_body(data_key.plaintext, sealed, resource_arn=topic_arn)
 
     async def _managed(self, blob: bytes) -> bool:
         key = await self.kms.keys.get(_blob_key_id(blob))
