@@ -22,14 +22,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import json
 import math
-import pstats
 import re
 import time
 
-from inprocess import Harness, cpu_split, harness, thread_cpu
+from inprocess import Harness, cpu_split, harness, profile_once, thread_cpu
 
 QUEUES = ("Billing", "Scheduling", "Prescription")
 PAD = "p" * 120
@@ -123,15 +121,8 @@ async def main(messages: int, connections: int, repeat: int, top: int, sort: str
             print(f"  {part:14} {split.get(part, 0.0) / messages * 1e6:6.0f} us/message")
         print(f"  Publish {messages / publish_time:,.0f}/s; pipeline {3 * messages / pipeline_time:,.0f} "
               f"deliveries/s (publish start -> outbox empty)")
-        if top <= 0:
-            return
-        profile = cProfile.Profile(time.thread_time)
-        profile.enable()
-        await run()
-        profile.disable()
-        if dump:
-            profile.dump_stats(dump)
-        pstats.Stats(profile).sort_stats(sort).print_stats(top)
+        if top > 0:
+            await profile_once(run, top=top, sort=sort, dump=dump)
 
 
 if __name__ == "__main__":

@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import itertools
 import math
-import pstats
 import time
 from typing import Any
 
-from inprocess import cpu_split, harness, thread_cpu
+from inprocess import cpu_split, harness, profile_once, thread_cpu
 
 #: The body size of sqs_bench.py's messages (209 bytes).
 MESSAGE = "x" * 209
@@ -87,15 +85,8 @@ async def main(requests: int, connections: int, repeat: int, top: int, sort: str
         print(f"  in-process rate {requests / fastest:,.0f} requests/s (best run)")
         for part in ("event loop", "sqlite writer", "other threads"):
             print(f"  {part:14} {split.get(part, 0.0) / requests * 1e6:6.1f} us/request")
-        if top <= 0:
-            return
-        # Timed by the thread's own CPU clock: wall-clock time would charge whatever runs
-        # when the GIL is handed to the writer thread (os.urandom, sqlite calls) with the wait.
-        profile = cProfile.Profile(time.thread_time)
-        profile.enable()
-        await run()
-        profile.disable()
-        pstats.Stats(profile).sort_stats(sort).print_stats(top)
+        if top > 0:
+            await profile_once(run, top=top, sort=sort)
 
 
 if __name__ == "__main__":

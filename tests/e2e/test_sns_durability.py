@@ -18,17 +18,24 @@ from e2e_support import ServerProcess
 from cipherpost.demo import Scenario
 
 
-def test_kill_between_publish_and_delivery(fresh_server: Callable[..., ServerProcess]) -> None:
-    first = fresh_server(env={"CIPHERPOST_SNS_DELIVERY_CONCURRENCY": "0"})
-    scene = Scenario(lambda service, **kw: first.client(service), say=lambda _: None)
+def blog_fanout(server: ServerProcess) -> tuple[Scenario, str, list[str]]:
+    """The blog's encrypted topic and its three encrypted, subscribed queues: (scene, topic, URLs)."""
+    scene = Scenario(lambda service, **kw: server.client(service), say=lambda _: None)
     key = scene.create_key("alias/EMRKey")
-    sns = first.client("sns")
+    sns = server.client("sns")
     topic = sns.create_topic(Name="Patient-Records", Attributes={"KmsMasterKeyId": key})["TopicArn"]
     urls = []
     for name in ("Billing", "Scheduling", "Prescription"):
         url, arn = scene.create_queue(name, key, topic)
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
         urls.append(url)
+    return scene, topic, urls
+
+
+def test_kill_between_publish_and_delivery(fresh_server: Callable[..., ServerProcess]) -> None:
+    first = fresh_server(env={"CIPHERPOST_SNS_DELIVERY_CONCURRENCY": "0"})
+    scene, topic, urls = blog_fanout(first)
+    sns = first.client("sns")
     sent = {sns.publish(TopicArn=topic, Message=f"record {i} {uuid.uuid4()}")["MessageId"] for i in range(5)}
     assert scene.client("sqs").receive_message(QueueUrl=urls[0], WaitTimeSeconds=1).get("Messages", []) == []
     first.stop(signal.SIGKILL)
@@ -48,15 +55,8 @@ def test_publish_puts_messages_in_queues_before_it_returns(fresh_server: Callabl
     """On a node that delivers, Publish commits the message into every accepting SQS queue in
     its own write: killed right after the answers, the server has lost nothing."""
     first = fresh_server()
-    scene = Scenario(lambda service, **kw: first.client(service), say=lambda _: None)
-    key = scene.create_key("alias/EMRKey")
+    _, topic, urls = blog_fanout(first)
     sns = first.client("sns")
-    topic = sns.create_topic(Name="Patient-Records", Attributes={"KmsMasterKeyId": key})["TopicArn"]
-    urls = []
-    for name in ("Billing", "Scheduling", "Prescription"):
-        url, arn = scene.create_queue(name, key, topic)
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
-        urls.append(url)
     sent = {sns.publish(TopicArn=topic, Message=f"record {i} {uuid.uuid4()}")["MessageId"] for i in range(20)}
     first.stop(signal.SIGKILL)
 

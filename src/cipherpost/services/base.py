@@ -7,6 +7,8 @@ a raised :class:`cipherpost.errors.AwsError`. It knows nothing of HTTP, XML or J
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, TypeVar
 
@@ -20,6 +22,15 @@ Result = dict[str, Any]
 Handler = Callable[[RequestContext, Params], Awaitable[Result]]
 _F = TypeVar("_F", bound=Callable[..., Awaitable[Result]])
 _MARK = "__cipherpost_operation__"
+
+
+async def cancel_task(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a provider's background task (a sweeper, a worker) and wait until it has ended."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def operation(name: str) -> Callable[[_F], _F]:

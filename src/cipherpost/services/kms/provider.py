@@ -8,8 +8,8 @@ authorization as a client's request and raises the KMS error classes of :mod:`.e
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
+from cipherpost.services.base import cancel_task
 from cipherpost.services.kms.crypto_ops import CryptoOps
 from cipherpost.services.kms.ops_aliases import AliasOps
 from cipherpost.services.kms.ops_grants import GrantOps
@@ -30,8 +30,5 @@ class KmsProvider(KeyOps, AliasOps, CryptoOps, GrantOps, TagRotationOps):
 
     async def stop(self) -> None:
         """Stop the sweeper."""
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-            self._sweeper = None
+        await cancel_task(self._sweeper)
+        self._sweeper = None

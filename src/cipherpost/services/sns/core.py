@@ -8,7 +8,7 @@ import base64
 import binascii
 import datetime as dt
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from cipherpost.config import Listener
@@ -103,8 +103,7 @@ class SnsCore(Provider):
 
         :raises AwsError: SNS's ``KMS*`` error. :raises InvalidEnvelope: it does not open.
         """
-        ctx = self.service_context(topic.account_id, "Decrypt")
-        return await self.encryption.open(ctx, topic.arn, topic.account_id, sealed)
+        return await self.encryption.open(self._as_sns(topic), topic.arn, topic.account_id, sealed)
 
     async def check_sns_reads(self, topic: Topic, sealed: bytes) -> None:
         """That SNS could decrypt a body it sealed for an encrypted topic (what delivery needs),
@@ -112,8 +111,11 @@ class SnsCore(Provider):
 
         :raises AwsError: SNS's ``KMS*`` error. :raises InvalidEnvelope: malformed.
         """
-        await self.encryption.read_key(lambda: self.service_context(topic.account_id, "Decrypt"), topic.arn,
-                                       topic.account_id, sealed)
+        await self.encryption.read_key(self._as_sns(topic), topic.arn, topic.account_id, sealed)
+
+    def _as_sns(self, topic: Topic) -> Callable[[], RequestContext]:
+        """Makes SNS's request context for the topic's KMS calls (only when KMS is called)."""
+        return lambda: self.service_context(topic.account_id, "Decrypt")
 
     async def certificate_pem(self) -> bytes:
         """The PEM certificate served at every ``SigningCertURL``."""

@@ -42,6 +42,7 @@ from typing import Any, Final
 
 from cipherpost.crypto.errors import InvalidEnvelope
 from cipherpost.errors import AwsError
+from cipherpost.services.base import cancel_task
 from cipherpost.services.sns import delivery_policy, notification
 from cipherpost.services.sns.core import SnsCore, env_int, now_ms
 from cipherpost.services.sns.http_delivery import HttpSender, sns_headers
@@ -94,11 +95,8 @@ class DeliveryWorker(SnsCore):
         self._worker = asyncio.create_task(self._drain_forever(concurrency), name="sns-delivery")
 
     async def stop_delivery(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
+        await cancel_task(self._worker)
+        self._worker = None
         for task in list(self._running):
             task.cancel()
         if self._running:

@@ -4,10 +4,10 @@ outside the AWS API (the signing certificate and the subscribe / unsubscribe URL
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Final
 
+from cipherpost.services.base import cancel_task
 from cipherpost.services.sns.core import now_ms
 from cipherpost.services.sns.delivery import DeliveryWorker
 from cipherpost.services.sns.publish_ops import PublishOperations
@@ -34,11 +34,8 @@ class SnsProvider(TopicOperations, SubscriptionOperations, PublishOperations, De
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="sns-sweeper")
 
     async def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-            self._sweeper = None
+        await cancel_task(self._sweeper)
+        self._sweeper = None
         await self.stop_delivery()
         await self.topics.stop()
 

@@ -125,13 +125,15 @@ class TopicEncryption:
             raise sns_error(exc) from None
         return envelope.seal_body(data_key, body, resource_arn=topic_arn)
 
-    async def open(self, ctx: RequestContext, topic_arn: str, account_id: str, sealed: bytes) -> bytes:
-        """Decrypt a stored body as SNS (see the module docstring).
+    async def open(self, make_ctx: Callable[[], RequestContext], topic_arn: str, account_id: str,
+                   sealed: bytes) -> bytes:
+        """Decrypt a stored body as SNS (see the module docstring; ``make_ctx`` as for
+        :meth:`read_key`).
 
         :raises AwsError: the KMS failure, as SNS's ``KMS*`` error.
         :raises InvalidEnvelope: the stored body does not open (tampered or foreign).
         """
-        data_key = await self.read_key(lambda: ctx, topic_arn, account_id, sealed)
+        data_key = await self.read_key(make_ctx, topic_arn, account_id, sealed)
         return envelope.open_body(data_key.plaintext, sealed, resource_arn=topic_arn)
 
     async def read_key(self, make_ctx: Callable[[], RequestContext], topic_arn: str, account_id: str,

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from cipherpost.context import RequestContext
-from cipherpost.services.base import Params, Result, operation
+from cipherpost.services.base import Params, Result, cancel_task, operation
 from cipherpost.services.sqs.core import SqsCore, bounded, required
 from cipherpost.services.sqs.errors import ResourceNotFoundException, UnsupportedOperation
 from cipherpost.services.sqs.names import parse_queue_arn
@@ -111,10 +111,7 @@ class MoveTaskOperations(SqsCore):
         if row["status"] != "RUNNING":
             raise UnsupportedOperation("Only active tasks can be cancelled.")
         runner = self._tasks().pop(handle, None)
-        if runner is not None:
-            runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await runner
+        await cancel_task(runner)
         latest = await self.runtime.store.fetch_one("sqs_move_task_get", task_handle=handle)
         moved = int(latest["moved"]) if latest else int(row["moved"])
         await self._record(handle, "CANCELLED", moved)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from cipherpost.context import Caller, RequestContext
+from cipherpost.services.base import cancel_task
 from cipherpost.services.sqs import contents, fifo
 from cipherpost.services.sqs.admin_ops import AdminOperations
 from cipherpost.services.sqs.attributes import int_attribute
@@ -48,10 +48,7 @@ class SqsProvider(QueueOperations, MessageOperations, AdminOperations, MoveTaskO
     async def stop(self) -> None:
         self.notifier.close()
         await self.stop_move_tasks()
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        await cancel_task(self._sweeper)
         await self.broadcast.stop()
 
     async def _sweep_forever(self) -> None:
