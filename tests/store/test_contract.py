@@ -195,3 +195,21 @@ def test_a_parameter_the_driver_cannot_bind_fails_alone(open_backend: Opener) ->
         await store.close()
 
     run(scenario())
+
+
+def test_close_finishes_the_writes_already_submitted(open_backend: Opener) -> None:
+    """The contract's close(): writes submitted before it still land (PostgreSQL failed the
+    ones still waiting for a pooled connection)."""
+
+    async def scenario() -> None:
+        store = await open_backend()
+        writes = [asyncio.ensure_future(store.execute("probe_insert", id=f"c{i}", payload="x")) for i in range(50)]
+        await asyncio.sleep(0)  # every write submitted, most not yet committed
+        await store.close()
+        assert all(not isinstance(item, BaseException) for item in await asyncio.gather(*writes,
+                                                                                         return_exceptions=True))
+        again = await open_backend()
+        assert await again.fetch_one("probe_count") == {"n": 50}
+        await again.close()
+
+    run(scenario())

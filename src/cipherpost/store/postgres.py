@@ -84,6 +84,10 @@ class PostgresStore:
         self._listen_conn: Any = None
         self._listen_lock = asyncio.Lock()
         self._reconnect: asyncio.Task[None] | None = None
+        #: Writes under way; close() lets them finish before it closes the pool.
+        self._writes = 0
+        self._no_writes = asyncio.Event()
+        self._no_writes.set()
 
     @classmethod
     async def open(cls, dsn: str, *, min_size: int = 2, max_size: int = 20) -> PostgresStore:
@@ -140,12 +144,18 @@ class PostgresStore:
             raise StoreClosed("store is closed")
         prepared = [self._prepared(step) for step in steps]
         results: list[StepResult] = []
+        self._writes += 1
+        self._no_writes.clear()
         try:
             async with self._pool.acquire() as conn, conn.transaction():
                 for text, args in prepared:
                     results.append(await _run(conn, text, args))
         except asyncpg.PostgresError as exc:
             raise _translate(exc) from exc
+        finally:
+            self._writes -= 1
+            if not self._writes:
+                self._no_writes.set()
         return results
 
     async def execute(self, query: str, /, **params: object) -> StepResult:
@@ -217,6 +227,7 @@ class PostgresStore:
         if self._closed:
             return
         self._closed = True
+        await self._no_writes.wait()
         if self._reconnect is not None:
             self._reconnect.cancel()
         if self._listen_conn is not None and not self._listen_conn.is_closed():
