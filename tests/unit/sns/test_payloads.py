@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from cipherpost.crypto.keyring import Keyring
 from cipherpost.services.sns import payloads
 from cipherpost.services.sns.payloads import Notice, Payloads
-from cipherpost.services.sns.signing import SigningKey, verify
+from cipherpost.services.sns.signing import SignatureVersion, SigningKey, verify
 from cipherpost.services.sns.subscriptions import Subscription
 
 TOPIC = "arn:aws:sns:us-east-1:111122223333:records"
@@ -36,26 +37,32 @@ def key(tmp_path_factory: pytest.TempPathFactory) -> SigningKey:
                                      subject_host="cipherpost.example")
 
 
+@pytest.mark.parametrize("processes", [0, 1])
 def test_one_signature_per_message_and_each_subscription_its_own_unsubscribe_url(
-        key: SigningKey, monkeypatch: pytest.MonkeyPatch) -> None:
+        key: SigningKey, monkeypatch: pytest.MonkeyPatch, processes: int) -> None:
+    """Signed once, whether in a signing process or a thread; every envelope verifies."""
     signed: list[str] = []
-    original = payloads.notification.notification_signature
+    original = SigningKey.sign_async
 
-    def counting(**fields: object) -> str:
-        signed.append(str(fields["message_id"]))
-        return original(**fields)  # type: ignore[arg-type]
+    async def counting(self: SigningKey, message: Mapping[str, object], *, version: SignatureVersion) -> str:
+        signed.append(str(message["MessageId"]))
+        return await original(self, message, version=version)
 
-    monkeypatch.setattr(payloads.notification, "notification_signature", counting)
+    monkeypatch.setattr(SigningKey, "sign_async", counting)
 
     async def main() -> list[str]:
         async def signing_key() -> SigningKey:
             return key
 
-        builder = Payloads(signing_key, base_url="https://cp.example", signing_cert_url="https://cp.example/c.pem")
-        one = notice("m-1", "hello")
-        bodies = await asyncio.gather(*(builder.payload(one, subscription(n)) for n in range(3)))
-        assert await builder.payload(one, subscription(9, raw=True)) == "hello"
-        return list(bodies)
+        key.use_processes(processes)
+        try:
+            builder = Payloads(signing_key, base_url="https://cp.example", signing_cert_url="https://cp.example/c.pem")
+            one = notice("m-1", "hello")
+            bodies = await asyncio.gather(*(builder.payload(one, subscription(n)) for n in range(3)))
+            assert await builder.payload(one, subscription(9, raw=True)) == "hello"
+            return list(bodies)
+        finally:
+            await key.close()
 
     bodies = asyncio.run(main())
     assert signed == ["m-1"]

@@ -31,6 +31,7 @@ from cipherpost.store import Step, StepResult
 
 SERVICE_PRINCIPAL: Final = "sns.amazonaws.com"
 SIGNING_KEY_FILE: Final = "sns-signing-key"
+SIGNING_PROCESSES_ENV: Final = "CIPHERPOST_SNS_SIGNING_PROCESSES"
 _INTERNAL_LISTENER: Final = Listener("internal", "sns-delivery", 0)
 
 
@@ -87,14 +88,19 @@ class SnsCore(Provider):
             listener=_INTERNAL_LISTENER, source_ip=None, tls=TlsInfo("TLSv1.3"), invoked_by=None)
 
     async def signing_key(self) -> SigningKey:
-        """The installation's signing key, loaded (or created) once, off the event loop."""
+        """The installation's signing key, loaded (or created) once, off the event loop, with
+        its signing processes (``CIPHERPOST_SNS_SIGNING_PROCESSES``, default 1; 0 signs in
+        threads) started."""
         if self._signing_key is None:
             async with self._signing_lock:
                 if self._signing_key is None:
                     host = _host_of(self.base_url)
-                    self._signing_key = await asyncio.to_thread(
+                    key = await asyncio.to_thread(
                         SigningKey.load_or_create, self.runtime.settings.data_dir / SIGNING_KEY_FILE,
                         self.runtime.keyring, subject_host=host)
+                    key.use_processes(env_int(SIGNING_PROCESSES_ENV, 1))
+                    await key.start()
+                    self._signing_key = key
         return self._signing_key
 
     async def open_as_sns(self, topic: Topic, sealed: bytes) -> bytes:
@@ -120,6 +126,11 @@ class SnsCore(Provider):
     async def certificate_pem(self) -> bytes:
         """The PEM certificate served at every ``SigningCertURL``."""
         return (await self.signing_key()).cert_pem
+
+    async def close_signing_key(self) -> None:
+        """Stop the signing key's processes (the server is stopping)."""
+        if self._signing_key is not None:
+            await self._signing_key.close()
 
     def signing_cert_url(self) -> str:
         return f"{self.base_url}/SimpleNotificationService-{self.runtime.installation_id}.pem"

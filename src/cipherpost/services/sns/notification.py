@@ -39,6 +39,7 @@ __all__ = [
     "message_structure_json",
     "notification_body",
     "notification_signature",
+    "notification_signed_fields",
     "notification_template",
     "parse_message_structure",
     "subscription_confirmation_body",
@@ -78,10 +79,8 @@ def notification_signature(
     signer: Signer,
 ) -> str:
     """The ``Signature`` of a notification: the same for every subscription, so sign once."""
-    return signer.sign(
-        _notification_signed_fields(message_id, topic_arn, subject, message, format_timestamp(timestamp)),
-        version=signature_version,
-    )
+    return signer.sign(notification_signed_fields(message_id, topic_arn, subject, message, timestamp),
+                       version=signature_version)
 
 
 def notification_body(
@@ -109,8 +108,8 @@ def notification_body(
     if (signer is None) == (signature is None):
         raise ValueError("pass exactly one of signer and signature")
     if signature is None and signer is not None:
-        fields = _notification_signed_fields(message_id, topic_arn, subject, message, format_timestamp(timestamp))
-        signature = signer.sign(fields, version=signature_version)
+        signature = signer.sign(notification_signed_fields(message_id, topic_arn, subject, message, timestamp),
+                                version=signature_version)
     assert signature is not None
     return notification_template(
         message_id=message_id, topic_arn=topic_arn, subject=subject, message=message, timestamp=timestamp,
@@ -265,13 +264,17 @@ def message_structure_json(message: str, protocol: str) -> str:
     return structure.get(protocol, structure["default"])
 
 
-def _notification_signed_fields(
-    message_id: str, topic_arn: str, subject: str | None, message: str, timestamp: str
+def notification_signed_fields(
+    message_id: str, topic_arn: str, subject: str | None, message: str, timestamp: dt.datetime
 ) -> dict[str, str]:
+    """The fields a notification's ``Signature`` covers (what a signer signs).
+
+    :raises ValueError: a naive timestamp.
+    """
     fields = {"Type": "Notification", "MessageId": message_id, "TopicArn": topic_arn, "Message": message}
     if subject is not None:
         fields["Subject"] = subject
-    fields["Timestamp"] = timestamp
+    fields["Timestamp"] = format_timestamp(timestamp)
     return fields
 
 

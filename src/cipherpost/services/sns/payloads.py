@@ -4,8 +4,9 @@ Publish builds payloads for the queues it delivers to at once (:mod:`.publish_op
 delivery worker for the rest (:mod:`.delivery`); both go through :class:`Payloads`, so a
 subscriber gets the same bytes either way. The signature covers the same fields for every
 subscription of a message, and the envelope differs between them only in ``UnsubscribeURL``:
-so both are made once per (message, text, version), in a worker thread (RSA-2048 costs a few
-hundred microseconds), shared by concurrent callers, and completed per subscription.
+so both are made once per (message, text, version), shared by concurrent callers, and
+completed per subscription. The signature (RSA-2048: about half a millisecond) is computed
+off the event loop, by :meth:`.SigningKey.sign_async`.
 """
 
 from __future__ import annotations
@@ -89,8 +90,8 @@ class Payloads:
         return template.body(self.unsubscribe_url(subscription.arn))
 
     async def _template(self, notice: Notice, text: str) -> notification.NotificationTemplate:
-        """The envelope of (message, text, version) but its UnsubscribeURL, signed: made once,
-        in a worker thread, and shared by concurrent callers."""
+        """The envelope of (message, text, version) but its UnsubscribeURL, signed: made once
+        and shared by concurrent callers."""
         cache_key = (f"{notice.message_id}/{notice.signature_version}", text)
         future = self._templates.get(cache_key)
         if future is None:
@@ -102,7 +103,7 @@ class Payloads:
                 self._template_text -= len(dropped)
             try:
                 key = await self._signing_key()
-                template = await asyncio.to_thread(_signed_template, notice, text, key, self.signing_cert_url)
+                template = await _signed_template(notice, text, key, self.signing_cert_url)
             except BaseException as exc:
                 if self._templates.pop(cache_key, None) is not None:
                     self._template_text -= len(text)
@@ -116,16 +117,17 @@ class Payloads:
         return f"{self.base_url}/?Action=Unsubscribe&SubscriptionArn={quoted(subscription_arn)}"
 
 
-def _signed_template(notice: Notice, text: str, key: SigningKey,
-                     signing_cert_url: str) -> notification.NotificationTemplate:
-    """The signed envelope of ``notice`` for subscribers that receive ``text`` (CPU-bound)."""
+async def _signed_template(notice: Notice, text: str, key: SigningKey,
+                           signing_cert_url: str) -> notification.NotificationTemplate:
+    """The signed envelope of ``notice`` for subscribers that receive ``text``."""
     timestamp = dt.datetime.fromtimestamp(notice.published_at / 1000, dt.UTC)
-    fields: dict[str, Any] = {"message_id": notice.message_id, "topic_arn": notice.topic_arn,
-                              "subject": notice.subject, "message": text, "timestamp": timestamp}
-    signature = notification.notification_signature(**fields, signature_version=notice.signature_version, signer=key)
-    return notification.notification_template(**fields, signature_version=notice.signature_version,
-                                              signing_cert_url=signing_cert_url,
-                                              message_attributes=notice.attributes, signature=signature)
+    signed = notification.notification_signed_fields(notice.message_id, notice.topic_arn, notice.subject, text,
+                                                     timestamp)
+    signature = await key.sign_async(signed, version=notice.signature_version)
+    return notification.notification_template(
+        message_id=notice.message_id, topic_arn=notice.topic_arn, subject=notice.subject, message=text,
+        timestamp=timestamp, signature_version=notice.signature_version, signing_cert_url=signing_cert_url,
+        message_attributes=notice.attributes, signature=signature)
 
 
 @functools.lru_cache(maxsize=4096)

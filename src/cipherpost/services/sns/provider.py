@@ -38,6 +38,7 @@ class SnsProvider(TopicOperations, SubscriptionOperations, PublishOperations, De
         self._sweeper = None
         await self.stop_delivery()
         await self.topics.stop()
+        await self.close_signing_key()
 
     async def _sweep_forever(self) -> None:
         while True:

@@ -29,8 +29,10 @@ re-issued, with the same key, when the host changes or it nears expiry.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 import datetime as dt
 import ipaddress
 import stat
@@ -47,6 +49,7 @@ from cryptography.x509.oid import NameOID
 
 from cipherpost.crypto.errors import CryptoError
 from cipherpost.crypto.keyring import Keyring
+from cipherpost.crypto.signer import ProcessSigner, SignerUnavailable
 from cipherpost.files import create_exclusive, read_limited, too_open, write_atomic
 
 __all__ = ["KEY_PURPOSE", "SignatureVersion", "SigningKey", "SigningKeyError", "string_to_sign", "verify"]
@@ -71,6 +74,7 @@ SIGNED_FIELDS: Mapping[str, tuple[str, ...]] = {
 }
 _OPTIONAL_FIELDS = frozenset({("Notification", "Subject")})
 _DIGESTS: Mapping[str, type[hashes.SHA1] | type[hashes.SHA256]] = {"1": hashes.SHA1, "2": hashes.SHA256}
+_DIGEST_NAMES: Mapping[str, str] = {"1": "sha1", "2": "sha256"}
 
 
 class SigningKeyError(CryptoError):
@@ -125,9 +129,10 @@ class SigningKey:
     """The installation's SNS signing key and its certificate. Thread-safe; build with
     :meth:`load_or_create`. ``repr`` shows only the certificate's subject."""
 
-    __slots__ = ("_cert", "_key")
+    __slots__ = ("_cert", "_key", "_processes")
 
     def __init__(self, key: rsa.RSAPrivateKey, cert: x509.Certificate) -> None:
+        self._processes: ProcessSigner | None = None
         self._key = key
         self._cert = cert
 
@@ -179,6 +184,36 @@ class SigningKey:
             raise ValueError(f"SignatureVersion must be '1' or '2', not {version!r}")
         signature = self._key.sign(string_to_sign(message), padding.PKCS1v15(), digest())
         return base64.b64encode(signature).decode("ascii")
+
+    def use_processes(self, processes: int) -> None:
+        """Let :meth:`sign_async` sign in ``processes`` child processes (0: in threads)."""
+        self._processes = ProcessSigner(self._key, processes=processes) if processes > 0 else None
+
+    async def start(self) -> None:
+        """Start the signing processes now (if any) rather than at the first signature."""
+        if self._processes is not None:
+            with contextlib.suppress(SignerUnavailable):  # (logged) sign_async signs in threads
+                await self._processes.start()
+
+    async def sign_async(self, message: Mapping[str, object], *, version: SignatureVersion) -> str:
+        """:meth:`sign`, off the event loop: in a signing process (see :meth:`use_processes`),
+        else, or when no process can, in a worker thread."""
+        if self._processes is not None:
+            digest = _DIGEST_NAMES.get(version)
+            if digest is None:
+                raise ValueError(f"SignatureVersion must be '1' or '2', not {version!r}")
+            try:
+                signature = await self._processes.sign(string_to_sign(message), digest)
+                return base64.b64encode(signature).decode("ascii")
+            except SignerUnavailable:
+                pass
+        return await asyncio.to_thread(self.sign, message, version=version)
+
+    async def close(self) -> None:
+        """Stop the signing processes; :meth:`sign_async` signs in threads from then on."""
+        processes, self._processes = self._processes, None
+        if processes is not None:
+            await processes.close()
 
     def __repr__(self) -> str:
         return f"SigningKey(subject={self._cert.subject.rfc4514_string()!r})"
