@@ -11,6 +11,7 @@ from __future__ import annotations
 import configparser
 import cProfile
 import json
+import os
 import pstats
 import tempfile
 import threading
@@ -133,9 +134,27 @@ async def profile_once(run: Callable[[], Awaitable[object]], *, top: int, sort: 
     pstats.Stats(profile).sort_stats(sort).print_stats(top)
 
 
+def children_cpu() -> float:
+    """CPU seconds used so far by this process's live child processes (SNS's signing processes)."""
+    total = 0.0
+    for task in os.listdir("/proc/self/task"):
+        try:
+            children = open(f"/proc/self/task/{task}/children").read().split()
+        except OSError:
+            continue
+        for pid in children:
+            try:
+                fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def thread_cpu() -> dict[str, float]:
-    """CPU seconds used so far by each live thread of this process, by thread name."""
-    out: dict[str, float] = {}
+    """CPU seconds used so far by each live thread of this process, by thread name, and by its
+    child processes ("child processes")."""
+    out: dict[str, float] = {"child processes": children_cpu()}
     for thread in threading.enumerate():
         if thread.ident is None:
             continue
@@ -150,6 +169,8 @@ def thread_cpu() -> dict[str, float]:
 def thread_group(name: str) -> str:
     if name == "MainThread":
         return "event loop"
+    if name == "child processes":
+        return name
     return "sqlite writer" if name == "cipherpost-sqlite-writer" else "other threads"
 
 

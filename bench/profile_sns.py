@@ -9,7 +9,8 @@ Publish requests one after another, ``--messages`` in all; a run ends when the o
 empty, i.e. every message sits in all three queues.
 
 Prints, best of ``--repeat`` runs, the CPU microseconds per published message split by
-thread (event loop: requests and delivery; SQLite writer; other threads: reads, signing),
+thread (event loop: requests and delivery; SQLite writer; other threads: reads; child
+processes: signing),
 the publish rate and the pipeline rate (publish start → outbox empty, in deliveries/s),
 then a cProfile top list of one more run (event loop thread only, by its CPU clock).
 
@@ -117,8 +118,8 @@ async def main(messages: int, connections: int, repeat: int, top: int, sort: str
         total, split, publish_time, pipeline_time = best
         print(f"{total / messages * 1e6:.0f} us CPU per published message, its 3 deliveries included "
               f"(best of {repeat} x {messages}, {connections} publishers)")
-        for part in ("event loop", "sqlite writer", "other threads"):
-            print(f"  {part:14} {split.get(part, 0.0) / messages * 1e6:6.0f} us/message")
+        for part in ("event loop", "sqlite writer", "other threads", "child processes"):
+            print(f"  {part:15} {split.get(part, 0.0) / messages * 1e6:6.0f} us/message")
         print(f"  Publish {messages / publish_time:,.0f}/s; pipeline {3 * messages / pipeline_time:,.0f} "
               f"deliveries/s (publish start -> outbox empty)")
         if top > 0:

@@ -83,8 +83,8 @@ async def main(requests: int, connections: int, repeat: int, top: int, sort: str
         print(f"{total / requests * 1e6:.1f} us/request CPU (best of {repeat} x {requests}, "
               f"{connections} connections, {requests / max(commits, 1):.1f} requests per group commit)")
         print(f"  in-process rate {requests / fastest:,.0f} requests/s (best run)")
-        for part in ("event loop", "sqlite writer", "other threads"):
-            print(f"  {part:14} {split.get(part, 0.0) / requests * 1e6:6.1f} us/request")
+        for part in ("event loop", "sqlite writer", "other threads", "child processes"):
+            print(f"  {part:15} {split.get(part, 0.0) / requests * 1e6:6.1f} us/request")
         if top > 0:
             await profile_once(run, top=top, sort=sort)
 

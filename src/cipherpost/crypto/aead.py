@@ -40,6 +40,7 @@ __all__ = [
     "OVERHEAD",
     "TAG_SIZE",
     "VERSION",
+    "Cipher",
     "DecryptionError",
     "seal",
     "seal_from_parts",
@@ -86,6 +87,36 @@ def _nonce() -> bytes:
     return pool.batch[start:start + NONCE_SIZE]
 
 _VERSION_BYTE = bytes([VERSION])
+
+
+class Cipher:
+    """:func:`seal` and :func:`unseal` for one key used many times (a cached data key): the
+    AES key schedule is set up once, not per call (about a third of a small seal's cost)."""
+
+    __slots__ = ("_aesgcm",)
+
+    def __init__(self, key: bytes) -> None:
+        """:raises ValueError: if the key is not 32 bytes."""
+        if len(key) != KEY_SIZE:
+            raise ValueError(f"AES-256-GCM key must be {KEY_SIZE} bytes, got {len(key)}")
+        self._aesgcm = AESGCM(key)
+
+    def __repr__(self) -> str:
+        return "Cipher(<key>)"
+
+    def seal(self, plaintext: bytes, aad: bytes) -> bytes:
+        """:func:`seal` under this key."""
+        nonce = _nonce()
+        return _VERSION_BYTE + nonce + self._aesgcm.encrypt(nonce, plaintext, aad)
+
+    def unseal(self, sealed: bytes, aad: bytes) -> bytes:
+        """:func:`unseal` under this key; :raises DecryptionError: as it does."""
+        try:
+            if len(sealed) < OVERHEAD or sealed[0] != VERSION:
+                raise DecryptionError
+            return self._aesgcm.decrypt(sealed[1:1 + NONCE_SIZE], sealed[1 + NONCE_SIZE:], aad)
+        except (InvalidTag, ValueError, TypeError, OverflowError):
+            raise DecryptionError from None
 
 
 def seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:

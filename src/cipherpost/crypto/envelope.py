@@ -22,7 +22,7 @@ queue does not open there; binding the header means the wrapped key cannot be sw
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cipherpost.crypto import aead
 from cipherpost.crypto._framing import text_field
@@ -47,11 +47,29 @@ class DataKey:
     """The KMS key that made it (key id or key ARN), so caches can drop it when that key
     is disabled or deleted."""
 
+    cipher: aead.Cipher = field(init=False, compare=False)
+    """:attr:`plaintext` ready to seal with (set up once per data key)."""
+    header: bytes = field(init=False, compare=False)
+    """The stored form's header for this key (its first 3 + n bytes)."""
+    _aad: tuple[str, bytes] = field(init=False, compare=False)
+    """The last resource sealed for and its associated data (a data key serves one resource)."""
+
     def __post_init__(self) -> None:
         if len(self.plaintext) != DATA_KEY_SIZE:
             raise ValueError(f"a data key must be {DATA_KEY_SIZE} bytes")
         if not 0 < len(self.ciphertext_blob) <= _MAX_BLOB_SIZE:
             raise ValueError(f"a data key's ciphertext blob must be 1..{_MAX_BLOB_SIZE} bytes")
+        object.__setattr__(self, "cipher", aead.Cipher(self.plaintext))
+        object.__setattr__(self, "header", _header(self.ciphertext_blob))
+        object.__setattr__(self, "_aad", ("", b""))
+
+    def aad(self, resource_arn: str) -> bytes:
+        """The associated data of a body sealed under this key for ``resource_arn``."""
+        arn, aad = self._aad
+        if arn != resource_arn or not arn:
+            aad = _aad(self.header, resource_arn)
+            object.__setattr__(self, "_aad", (resource_arn, aad))
+        return aad
 
     def __repr__(self) -> str:
         return f"DataKey(key_id={self.key_id!r}, ciphertext_blob=<{len(self.ciphertext_blob)} bytes>)"
@@ -66,8 +84,7 @@ def seal_body(data_key: DataKey, body: bytes, *, resource_arn: str) -> bytes:
     :returns: the self-describing stored form (layout in the module docstring).
     :raises ValueError: ``resource_arn`` is empty or not encodable as UTF-8.
     """
-    header = _header(data_key.ciphertext_blob)
-    return header + aead.seal(data_key.plaintext, body, _aad(header, resource_arn))
+    return data_key.header + data_key.cipher.seal(body, data_key.aad(resource_arn))
 
 
 def seal_body_from_parts(data_key: DataKey, body: bytes, *, resource_arn: str, nonce: bytes) -> bytes:

@@ -147,3 +147,29 @@ def test_random_garbage_fails_opaquely() -> None:
     for length in (0, 1, 28, 29, 30, 100):
         with pytest.raises(DecryptionError):
             aead.unseal(KEY, os.urandom(length), b"")
+
+
+@given(st.binary(max_size=2048), st.binary(max_size=256))
+def test_cipher_is_the_same_recipe(plaintext: bytes, aad: bytes) -> None:
+    """A Cipher's output opens with unseal() and unseal()'s input opens with a Cipher: one
+    format, fresh nonces, the same opaque failures."""
+    key = os.urandom(32)
+    cipher = aead.Cipher(key)
+    sealed = cipher.seal(plaintext, aad)
+    assert aead.unseal(key, sealed, aad) == plaintext
+    assert cipher.unseal(aead.seal(key, plaintext, aad), aad) == plaintext
+    assert cipher.seal(plaintext, aad)[1:13] != sealed[1:13]
+    for bad in (sealed[:-1], b"\x02" + sealed[1:], sealed + b"x"):
+        with pytest.raises(DecryptionError):
+            cipher.unseal(bad, aad)
+    with pytest.raises(DecryptionError):
+        aead.Cipher(os.urandom(32)).unseal(sealed, aad)
+    with pytest.raises(DecryptionError):
+        cipher.unseal(sealed, aad + b"x")
+
+
+def test_cipher_rejects_bad_key_length() -> None:
+    with pytest.raises(ValueError):
+        aead.Cipher(os.urandom(16))
+    key = os.urandom(32)
+    assert key.hex() not in repr(aead.Cipher(key)) and repr(key) not in repr(aead.Cipher(key))

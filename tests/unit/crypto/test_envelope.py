@@ -31,6 +31,16 @@ def test_body_moved_between_queues() -> None:
         open_body(DATA_KEY.plaintext, sealed, resource_arn=QUEUE_B)
 
 
+def test_one_data_key_alternating_between_queues() -> None:
+    """A data key remembers the associated data of the last queue it sealed for: switching
+    queues must switch it (each body opens under its own queue only)."""
+    sealed = [(arn, seal_body(DATA_KEY, arn.encode(), resource_arn=arn)) for arn in (QUEUE_A, QUEUE_B, QUEUE_A)]
+    for arn, body in sealed:
+        assert open_body(DATA_KEY.plaintext, body, resource_arn=arn) == arn.encode()
+        with pytest.raises(InvalidEnvelope):
+            open_body(DATA_KEY.plaintext, body, resource_arn=QUEUE_B if arn == QUEUE_A else QUEUE_A)
+
+
 def test_wrong_data_key() -> None:
     sealed = seal_body(DATA_KEY, b"hello", resource_arn=QUEUE_A)
     with pytest.raises(InvalidEnvelope):
