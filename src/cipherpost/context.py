@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,10 +37,16 @@ class Caller:
         """True when an AWS service principal (``sns.amazonaws.com``) is the caller."""
         return self.kind == "AWSService"
 
-    @classmethod
-    def for_service(cls, service_principal: str, account_id: str) -> Caller:
-        """A service principal acting in ``account_id`` (e.g. SNS delivering to a queue)."""
-        return cls(account_id=account_id, arn=service_principal, principal_id=service_principal, kind="AWSService")
+    @staticmethod
+    def for_service(service_principal: str, account_id: str) -> Caller:
+        """A service principal acting in ``account_id`` (e.g. SNS delivering to a queue); one
+        shared instance per pair (a Caller is immutable, and SNS asks per delivery)."""
+        return _service_caller(service_principal, account_id)
+
+
+@functools.lru_cache(maxsize=1024)
+def _service_caller(service_principal: str, account_id: str) -> Caller:
+    return Caller(account_id=account_id, arn=service_principal, principal_id=service_principal, kind="AWSService")
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ _FIFO_ID: Final = re.compile(r"[\x21-\x7e]{1,128}")
 _BASE_TYPES: Final = ("String", "Number", "Binary")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen (made per message; frozen __init__ costs ~5x): never mutated
 class Outgoing:
     """A checked message, ready to store."""
 
