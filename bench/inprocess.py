@@ -139,12 +139,12 @@ def children_cpu() -> float:
     total = 0.0
     for task in os.listdir("/proc/self/task"):
         try:
-            children = open(f"/proc/self/task/{task}/children").read().split()
+            children = Path(f"/proc/self/task/{task}/children").read_text().split()
         except OSError:
             continue
         for pid in children:
             try:
-                fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
