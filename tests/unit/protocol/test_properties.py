@@ -8,7 +8,7 @@ import json
 import re
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from cipherpost.errors import AwsError
 from cipherpost.protocol import HttpRequest, parse, registry, route, serialize_result
 from cipherpost.protocol.patterns import model_pattern
+from cipherpost.protocol.query_parser import unquote_form
 from cipherpost.protocol.routing import Route
 
 from .wire import botocore_parse, botocore_request
@@ -167,3 +168,24 @@ def test_route_raises_only_aws_errors(method: str, path: str, query: str, header
     request = HttpRequest(method, path, query, headers, body)
     with contextlib.suppress(AwsError):  # anything else fails the test
         parse(route(request, signed), request)
+
+
+# Percent-escapes valid and broken, pluses, backslashes (the fast path's own escape
+# character), hex digits, and text beyond ASCII.
+FORM_VALUE = st.lists(st.one_of(
+    st.sampled_from(["%", "+", "\\", "\\x", "%2", "%zz", "%5C", "%5c%78%34%31", "%C3%A9", "%c3", "%A9", "%25", "x"]),
+    st.from_regex(r"%[0-9A-Fa-f]{2}", fullmatch=True), st.text(max_size=4)), max_size=12).map("".join)
+
+
+@given(FORM_VALUE)
+def test_unquote_form_is_urllibs_unquote_plus(value: str) -> None:
+    """The C fast path decodes exactly as urllib does, and fails exactly where it does."""
+    try:
+        expected: str | type[UnicodeDecodeError] = unquote_plus(value, errors="strict")
+    except UnicodeDecodeError:
+        expected = UnicodeDecodeError
+    try:
+        got: str | type[UnicodeDecodeError] = unquote_form(value)
+    except UnicodeDecodeError:
+        got = UnicodeDecodeError
+    assert got == expected
