@@ -28,7 +28,9 @@ from cipherpost.crypto import aead
 from cipherpost.crypto._framing import text_field
 from cipherpost.crypto.errors import DecryptionError, InvalidEnvelope
 
-__all__ = ["DataKey", "InvalidEnvelope", "open_body", "read_wrapped_key", "seal_body", "seal_body_from_parts"]
+__all__ = [
+    "DataKey", "InvalidEnvelope", "open_body", "open_with", "read_wrapped_key", "seal_body", "seal_body_from_parts",
+]
 
 FORMAT_VERSION = 0x01
 DATA_KEY_SIZE = aead.KEY_SIZE
@@ -116,6 +118,21 @@ def open_body(plaintext_key: bytes, sealed: bytes, *, resource_arn: str) -> byte
     try:
         offset = _body_offset(sealed)
         return aead.unseal(plaintext_key, sealed[offset:], _aad(bytes(sealed[:offset]), resource_arn))
+    except (DecryptionError, ValueError, TypeError):
+        raise InvalidEnvelope from None
+
+
+def open_with(data_key: DataKey, sealed: bytes, *, resource_arn: str) -> bytes:
+    """:func:`open_body` with the data key itself (as KMS Decrypt returned it for the body's
+    :func:`read_wrapped_key`): its cipher and associated data are set up once per key.
+
+    :raises InvalidEnvelope: as :func:`open_body` (a body sealed under another data key too).
+    """
+    try:
+        offset = _body_offset(sealed)
+        if sealed[:offset] != data_key.header:
+            raise InvalidEnvelope
+        return data_key.cipher.unseal(sealed[offset:], data_key.aad(resource_arn))
     except (DecryptionError, ValueError, TypeError):
         raise InvalidEnvelope from None
 

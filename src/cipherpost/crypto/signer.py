@@ -22,6 +22,7 @@ import asyncio
 import itertools
 import logging
 import os
+import signal
 import struct
 import sys
 from typing import BinaryIO, Final, cast
@@ -208,6 +209,9 @@ def _read(stream: BinaryIO, count: int) -> bytes | None:
 
 def _serve() -> None:
     """The child: read the key, then sign requests until stdin closes."""
+    # Ctrl-C reaches the whole process group: the server stops us by closing stdin, after
+    # the signatures its shutdown may still need.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     stdin = sys.stdin.buffer
     header = _read(stdin, _KEY.size)
     der = _read(stdin, _KEY.unpack(header)[0]) if header else None

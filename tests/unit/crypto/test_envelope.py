@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cipherpost.crypto.envelope import DataKey, open_body, read_wrapped_key, seal_body
+from cipherpost.crypto.envelope import DataKey, open_body, open_with, read_wrapped_key, seal_body
 from cipherpost.crypto.errors import InvalidEnvelope
 
 QUEUE_A = "arn:aws:sqs:us-east-1:111122223333:records-a"
@@ -39,6 +39,18 @@ def test_one_data_key_alternating_between_queues() -> None:
         assert open_body(DATA_KEY.plaintext, body, resource_arn=arn) == arn.encode()
         with pytest.raises(InvalidEnvelope):
             open_body(DATA_KEY.plaintext, body, resource_arn=QUEUE_B if arn == QUEUE_A else QUEUE_A)
+
+
+def test_open_with_the_data_key_is_open_body() -> None:
+    """open_with opens what open_body opens, and refuses what it refuses: another queue's
+    body, another data key's body, a tampered body."""
+    other = DataKey(plaintext=bytes(32), ciphertext_blob=b"C" * 114, key_id="k")
+    sealed = seal_body(DATA_KEY, b"hello", resource_arn=QUEUE_A)
+    assert open_with(DATA_KEY, sealed, resource_arn=QUEUE_A) == b"hello"
+    for key, body, arn in [(DATA_KEY, sealed, QUEUE_B), (other, sealed, QUEUE_A), (DATA_KEY, sealed[:-1], QUEUE_A),
+                           (DATA_KEY, sealed[:-1] + bytes([sealed[-1] ^ 1]), QUEUE_A), (DATA_KEY, sealed, "")]:
+        with pytest.raises(InvalidEnvelope):
+            open_with(key, body, resource_arn=arn)
 
 
 def test_wrong_data_key() -> None:

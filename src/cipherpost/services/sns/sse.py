@@ -134,7 +134,7 @@ class TopicEncryption:
         :raises InvalidEnvelope: the stored body does not open (tampered or foreign).
         """
         data_key = await self.read_key(make_ctx, topic_arn, account_id, sealed)
-        return envelope.open_body(data_key.plaintext, sealed, resource_arn=topic_arn)
+        return envelope.open_with(data_key, sealed, resource_arn=topic_arn)
 
     async def read_key(self, make_ctx: Callable[[], RequestContext], topic_arn: str, account_id: str,
                        sealed: bytes) -> envelope.DataKey:

@@ -192,7 +192,7 @@ class BodyCodec:
                                                            lambda: self._open_managed_key(blob))
             else:
                 raise InternalFailure(f"A stored message body has an unknown encoding {encoding!r}.")
-            return envelope.open_body(data_key.plaintext, data, resource_arn=arn).decode("utf-8")
+            return envelope.open_with(data_key, data, resource_arn=arn).decode("utf-8")
         except (InvalidEnvelope, UnicodeError):
             raise InternalFailure("A stored message body could not be decrypted.") from None
 
