@@ -9,10 +9,10 @@ Publish requests one after another, ``--messages`` in all; a run ends when the o
 empty, i.e. every message sits in all three queues.
 
 Prints, best of ``--repeat`` runs, the CPU microseconds per published message split by
-thread (event loop: requests and delivery; SQLite writer; other threads: reads; child
-processes: signing),
-the publish rate and the pipeline rate (publish start → outbox empty, in deliveries/s),
-then a cProfile top list of one more run (event loop thread only, by its CPU clock).
+thread (event loop: requests and delivery; SQLite writer; other threads: reads) and the
+child processes (signing), the publish rate and the pipeline rate (publish start → outbox
+empty, in deliveries/s), then a cProfile top list of one more run (event loop thread only,
+by its CPU clock).
 
 Usage: python bench/profile_sns.py [--messages 2000] [--connections 16] [--repeat 3] [--plain]
                                    [--raw] [--top 40 (0: no profile)] [--sort cumtime|tottime]
