@@ -11,7 +11,8 @@ write to a pipe, a signature one framed read, with no thread and no pickling.
 Frames, big-endian. Parent to child: the key first (``u32`` length, PKCS#8 DER), then
 requests (``u32`` id, ``u8`` digest, ``u32`` length, the data). Child to parent: replies
 (``u32`` id, ``u16`` length, the signature; length 0: the child could not sign it). A child
-exits when its stdin closes. A child that dies fails the requests it had with
+exits when its stdin closes. A child that dies, or leaves a request unanswered for
+:data:`REPLY_TIMEOUT` (then it is killed), fails the requests it had with
 :class:`SignerUnavailable` (the caller signs some other way); the next request starts a
 new one, unless children keep dying, when the signer gives up for good.
 """
@@ -41,6 +42,8 @@ _DIGESTS: Final[dict[str, int]] = {"sha1": 1, "sha256": 2}
 _HASHES: Final[dict[int, type[hashes.HashAlgorithm]]] = {1: hashes.SHA1, 2: hashes.SHA256}
 #: Children that may die without having signed anything before the signer gives up.
 _MAX_FAILURES: Final = 3
+#: A child that leaves its oldest request unanswered this long (seconds) is stopped.
+REPLY_TIMEOUT: float = 30.0
 _MAX_DATA: Final = 1 << 24
 
 
@@ -53,18 +56,47 @@ class _Child(asyncio.SubprocessProtocol):
 
     def __init__(self) -> None:
         self.transport: asyncio.SubprocessTransport | None = None
-        self.pending: dict[int, asyncio.Future[bytes]] = {}
+        #: Requests sent and not answered, oldest first (a child answers in order), with when.
+        self.pending: dict[int, tuple[asyncio.Future[bytes], float]] = {}
         self.alive = True
         self.signed = False
-        self.exited: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()
+        self.exited: asyncio.Future[None] = self._loop.create_future()
         self._buffer = bytearray()
+        self._watchdog: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.SubprocessTransport, transport)  # (uvloop's is not a subclass)
 
     def send(self, frame: bytes) -> None:
+        """Write one frame to the child's stdin."""
         assert self.transport is not None
         cast(asyncio.WriteTransport, self.transport.get_pipe_transport(0)).write(frame)
+
+    def request(self, request_id: int, frame: bytes) -> asyncio.Future[bytes]:
+        """Send a signing request; its future gets the signature."""
+        future: asyncio.Future[bytes] = self._loop.create_future()
+        self.pending[request_id] = (future, self._loop.time())
+        self.send(frame)
+        if self._watchdog is None:
+            self._watchdog = self._loop.call_later(REPLY_TIMEOUT, self._watch)
+        return future
+
+    def _watch(self) -> None:
+        """Stop a child that stopped answering (alive but stuck): its requests fail, and are
+        signed another way; the next request starts a new child."""
+        self._watchdog = None
+        if not self.alive or not self.pending:
+            return
+        _, sent = next(iter(self.pending.values()))
+        waited = self._loop.time() - sent
+        if waited < REPLY_TIMEOUT:
+            self._watchdog = self._loop.call_later(REPLY_TIMEOUT - waited, self._watch)
+            return
+        log.error("signer: a signing process left a request unanswered for %.0f s; stopping it", waited)
+        self._lost()
+        if self.transport is not None:
+            self.transport.kill()
 
     def pipe_data_received(self, fd: int, data: bytes) -> None:
         if fd != 1:
@@ -77,7 +109,7 @@ class _Child(asyncio.SubprocessProtocol):
             end = offset + _REPLY.size + length
             if len(buffer) < end:
                 break
-            future = self.pending.pop(request_id, None)
+            future, _ = self.pending.pop(request_id, (None, 0.0))
             if future is not None and not future.done():
                 if length:
                     self.signed = True
@@ -97,8 +129,11 @@ class _Child(asyncio.SubprocessProtocol):
 
     def _lost(self) -> None:
         self.alive = False
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         pending, self.pending = self.pending, {}
-        for future in pending.values():
+        for future, _ in pending.values():
             if not future.done():
                 future.set_exception(SignerUnavailable("the signing process exited"))
 
@@ -131,10 +166,7 @@ class ProcessSigner:
             raise ValueError(f"cannot sign {len(data)} bytes with {digest!r}")
         child = self._least_busy() or await self._respawned()
         request_id = next(self._ids) & 0xFFFFFFFF
-        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        child.pending[request_id] = future
-        child.send(_REQUEST.pack(request_id, code, len(data)) + data)
-        return await future
+        return await child.request(request_id, _REQUEST.pack(request_id, code, len(data)) + data)
 
     async def start(self) -> None:
         """Start the children now rather than at the first signature."""

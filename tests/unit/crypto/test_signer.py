@@ -60,6 +60,29 @@ def test_a_dead_child_fails_its_requests_and_is_replaced(key: rsa.RSAPrivateKey)
     asyncio.run(main())
 
 
+def test_a_stuck_child_is_stopped_and_replaced(key: rsa.RSAPrivateKey, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child that stops answering (here: SIGSTOP) fails its requests after REPLY_TIMEOUT,
+    is killed, and the next request gets a new child."""
+    monkeypatch.setattr(signer_module, "REPLY_TIMEOUT", 0.3)
+
+    async def main() -> None:
+        signer = ProcessSigner(key, processes=1)
+        try:
+            assert verifies(key, await signer.sign(b"first", "sha256"), b"first", hashes.SHA256())
+            child = signer._children[0]
+            assert child is not None and child.transport is not None
+            os.kill(child.transport.get_pid(), signal.SIGSTOP)
+            with pytest.raises(SignerUnavailable):
+                await asyncio.wait_for(signer.sign(b"stuck", "sha256"), 5)
+            await asyncio.wait_for(asyncio.shield(child.exited), 5)  # killed, not left stopped
+            assert verifies(key, await signer.sign(b"after", "sha256"), b"after", hashes.SHA256())
+            assert signer._children[0] is not child
+        finally:
+            await signer.close()
+
+    asyncio.run(main())
+
+
 def test_children_that_keep_dying_make_it_give_up(key: rsa.RSAPrivateKey, monkeypatch: pytest.MonkeyPatch) -> None:
     spawned: list[int] = []
 
