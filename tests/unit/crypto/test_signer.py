@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -39,25 +40,35 @@ def test_signatures_from_two_processes_verify(key: rsa.RSAPrivateKey) -> None:
         assert verifies(key, signature, b"message %d" % n, hashes.SHA1() if n % 2 else hashes.SHA256())
 
 
-def test_a_dead_child_fails_its_requests_and_is_replaced(key: rsa.RSAPrivateKey) -> None:
+def replaced_after(key: rsa.RSAPrivateKey, harm: Callable[[ProcessSigner, int], Awaitable[None]]) -> None:
+    """Sign once, ``harm(signer, pid)`` the child, then check a new child signs."""
+
     async def main() -> None:
         signer = ProcessSigner(key, processes=1)
         try:
             assert verifies(key, await signer.sign(b"first", "sha256"), b"first", hashes.SHA256())
             child = signer._children[0]
             assert child is not None and child.transport is not None
-            pending = [asyncio.ensure_future(signer.sign(b"x" * 100, "sha256")) for _ in range(200)]
-            await asyncio.sleep(0)
-            os.kill(child.transport.get_pid(), signal.SIGKILL)
-            outcomes = await asyncio.gather(*pending, return_exceptions=True)
-            assert any(isinstance(outcome, SignerUnavailable) for outcome in outcomes)
-            assert all(isinstance(outcome, bytes | SignerUnavailable) for outcome in outcomes)
+            await harm(signer, child.transport.get_pid())
+            await asyncio.wait_for(asyncio.shield(child.exited), 5)  # gone, not left stopped
             assert verifies(key, await signer.sign(b"after", "sha256"), b"after", hashes.SHA256())
             assert signer._children[0] is not child
         finally:
             await signer.close()
 
     asyncio.run(main())
+
+
+def test_a_dead_child_fails_its_requests_and_is_replaced(key: rsa.RSAPrivateKey) -> None:
+    async def kill(signer: ProcessSigner, pid: int) -> None:
+        pending = [asyncio.ensure_future(signer.sign(b"x" * 100, "sha256")) for _ in range(200)]
+        await asyncio.sleep(0)
+        os.kill(pid, signal.SIGKILL)
+        outcomes = await asyncio.gather(*pending, return_exceptions=True)
+        assert any(isinstance(outcome, SignerUnavailable) for outcome in outcomes)
+        assert all(isinstance(outcome, bytes | SignerUnavailable) for outcome in outcomes)
+
+    replaced_after(key, kill)
 
 
 def test_a_stuck_child_is_stopped_and_replaced(key: rsa.RSAPrivateKey, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,22 +76,12 @@ def test_a_stuck_child_is_stopped_and_replaced(key: rsa.RSAPrivateKey, monkeypat
     is killed, and the next request gets a new child."""
     monkeypatch.setattr(signer_module, "REPLY_TIMEOUT", 0.3)
 
-    async def main() -> None:
-        signer = ProcessSigner(key, processes=1)
-        try:
-            assert verifies(key, await signer.sign(b"first", "sha256"), b"first", hashes.SHA256())
-            child = signer._children[0]
-            assert child is not None and child.transport is not None
-            os.kill(child.transport.get_pid(), signal.SIGSTOP)
-            with pytest.raises(SignerUnavailable):
-                await asyncio.wait_for(signer.sign(b"stuck", "sha256"), 5)
-            await asyncio.wait_for(asyncio.shield(child.exited), 5)  # killed, not left stopped
-            assert verifies(key, await signer.sign(b"after", "sha256"), b"after", hashes.SHA256())
-            assert signer._children[0] is not child
-        finally:
-            await signer.close()
+    async def stop(signer: ProcessSigner, pid: int) -> None:
+        os.kill(pid, signal.SIGSTOP)
+        with pytest.raises(SignerUnavailable):
+            await asyncio.wait_for(signer.sign(b"stuck", "sha256"), 5)
 
-    asyncio.run(main())
+    replaced_after(key, stop)
 
 
 def test_children_that_keep_dying_make_it_give_up(key: rsa.RSAPrivateKey, monkeypatch: pytest.MonkeyPatch) -> None:
