@@ -168,6 +168,16 @@ def drop_test_databases() -> None:
                        check=False, capture_output=True)
 
 
+def new_user_client(server: ServerProcess, service: str, name: str, *policies: str) -> Any:
+    """A ``service`` client signed with a new IAM user's key; the user has ``policies`` inline."""
+    iam = server.client("iam")
+    iam.create_user(UserName=name)
+    for index, document in enumerate(policies):
+        iam.put_user_policy(UserName=name, PolicyName=f"p{index}", PolicyDocument=document)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return server.client(service, access_key_id=key["AccessKeyId"], secret=key["SecretAccessKey"])
+
+
 def code(exc: pytest.ExceptionInfo[ClientError]) -> str:
     """The AWS error code botocore reported."""
     return str(exc.value.response["Error"]["Code"])

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from e2e_support import ServerProcess, code
+from e2e_support import ServerProcess, code, new_user_client
 
 ACCOUNT = "000000000000"
 POLICY = json.dumps({"Version": "2012-10-17", "Statement": [
@@ -19,16 +19,6 @@ TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
 def allow(action: str, resource: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": action, "Resource": resource}]})
-
-
-def as_new_user(server: ServerProcess, name: str, *policies: str) -> Any:
-    """An IAM client signed with a new user's key; the user has ``policies`` inline."""
-    iam = server.client("iam")
-    iam.create_user(UserName=name)
-    for index, document in enumerate(policies):
-        iam.put_user_policy(UserName=name, PolicyName=f"p{index}", PolicyDocument=document)
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return server.client("iam", access_key_id=key["AccessKeyId"], secret=key["SecretAccessKey"])
 
 
 def summary(iam: Any) -> dict[str, int]:
@@ -69,7 +59,7 @@ def test_counts_follow_the_accounts_entities(server: ServerProcess) -> None:
 
 
 def test_a_user_needs_permission(server: ServerProcess) -> None:
-    denied = as_new_user(server, "NoSummary", POLICY)
+    denied = new_user_client(server, "iam", "NoSummary", POLICY)
     with pytest.raises(ClientError) as exc:
         denied.get_account_summary()
     assert code(exc) == "AccessDenied"
@@ -77,12 +67,13 @@ def test_a_user_needs_permission(server: ServerProcess) -> None:
     assert f"arn:aws:iam::{ACCOUNT}:user/NoSummary" in message and "iam:GetAccountSummary" in message
 
     # The action is on resource "*": an allow for some other resource does not cover it.
-    elsewhere = as_new_user(server, "WrongResource", allow("iam:GetAccountSummary", f"arn:aws:iam::{ACCOUNT}:user/*"))
+    elsewhere = new_user_client(server, "iam", "WrongResource",
+                                allow("iam:GetAccountSummary", f"arn:aws:iam::{ACCOUNT}:user/*"))
     with pytest.raises(ClientError) as exc:
         elsewhere.get_account_summary()
     assert code(exc) == "AccessDenied"
 
-    allowed = as_new_user(server, "Summarizer", allow("iam:GetAccountSummary", "*"))
+    allowed = new_user_client(server, "iam", "Summarizer", allow("iam:GetAccountSummary", "*"))
     seen = summary(allowed)
     assert seen == summary(server.client("iam"))  # the caller's account, as the root sees it
     assert seen["Users"] >= 3

@@ -7,22 +7,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from e2e_support import ServerProcess, fails
+from e2e_support import ServerProcess, fails, new_user_client
 
 ACCOUNT = "000000000000"
 ROOT = f"arn:aws:iam::{ACCOUNT}:root"
-
-
-
-
-def make_user(server: ServerProcess, name: str, *policies: str) -> Any:
-    """An IAM user with inline policies; returns a KMS client acting as that user."""
-    iam = server.client("iam")
-    iam.create_user(UserName=name)
-    for index, document in enumerate(policies):
-        iam.put_user_policy(UserName=name, PolicyName=f"p{index}", PolicyDocument=document)
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return server.client("kms", access_key_id=key["AccessKeyId"], secret=key["SecretAccessKey"])
 
 
 def blog_policy(account: str) -> str:
@@ -50,9 +38,9 @@ def blog_policy(account: str) -> str:
 
 def test_blog_key_policy_allows_exactly_what_it_says(server: ServerProcess) -> None:
     root = server.client("kms")
-    admin = make_user(server, "EMRAdmin")
-    user = make_user(server, "EMRUser")
-    stranger = make_user(server, "Stranger")
+    admin = new_user_client(server, "kms", "EMRAdmin")
+    user = new_user_client(server, "kms", "EMRUser")
+    stranger = new_user_client(server, "kms", "Stranger")
     key = root.create_key(Description="EMR")["KeyMetadata"]
     key_id = key["KeyId"]
     root.put_key_policy(KeyId=key_id, PolicyName="default", Policy=blog_policy(ACCOUNT))
@@ -101,7 +89,7 @@ def test_identity_policies_count_only_where_the_key_policy_delegates(server: Ser
     root = server.client("kms")
     allow_kms = json.dumps({"Version": "2012-10-17",
                             "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]})
-    operator = make_user(server, "KmsOperator", allow_kms)
+    operator = new_user_client(server, "kms", "KmsOperator", allow_kms)
     delegated = root.create_key()["KeyMetadata"]["KeyId"]  # default policy: the account root, kms:*
     assert operator.encrypt(KeyId=delegated, Plaintext=b"x")["KeyId"].endswith(delegated)
     not_delegated_policy = json.dumps({"Version": "2012-10-17", "Statement": [{
