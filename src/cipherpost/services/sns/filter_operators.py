@@ -17,6 +17,7 @@ places (AWS "Filter policy constraints": numeric matching).
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -169,25 +170,50 @@ def _cidr(operand: object) -> Condition:
 
 
 def _numeric(operand: object) -> Condition:
-    """``{"numeric": ["=", 5]}`` or one or two bounds: ``[">", 0, "<=", 150]``."""
-    if not isinstance(operand, list) or not operand:
+    """``{"numeric": ["=", 5]}``, one bound, or a lower then an upper bound: ``[">", 0, "<=", 150]``.
+
+    Read left to right as AWS reads it: an operator, its number, and after a lower bound
+    (``>``, ``>=``) optionally an upper one (``<``, ``<=``); nothing may follow ``=`` or an
+    upper bound, so ``["<", 100, ">", 10]`` is refused ("Too many elements").
+    """
+    if not isinstance(operand, list):
         raise filter_policy_error("Value of numeric must be an array.")
-    if len(operand) > 4:
+    items = iter(operand)
+    first = next(items, _END)
+    if not isinstance(first, str):
+        raise filter_policy_error(f"Invalid member in numeric match: {_token(first)}")
+    if first not in _RANGE_OPERATORS:
+        raise filter_policy_error(f"Unrecognized numeric range operator: {first}")
+    side = "=" if first == "=" else "lower" if first.startswith(">") else "upper"
+    value = _policy_number(next(items, None), "equals" if first == "=" else first)
+    bounds = {side: (value, first not in (">", "<"))}  # "="/"lower"/"upper" -> (value, inclusive)
+    if side == "lower":
+        second = next(items, _END)
+        if second is not _END:
+            if not isinstance(second, str):
+                raise filter_policy_error(f"Bad value in numeric range: {_token(second)}")
+            if second not in ("<", "<="):
+                raise filter_policy_error(f"Bad numeric range operator: {second}")
+            bounds["upper"] = (_policy_number(next(items, None), second), second == "<=")
+            if bounds["lower"][0] >= bounds["upper"][0]:
+                raise filter_policy_error("Bottom must be less than top")
+    if next(items, _END) is not _END:
         raise filter_policy_error("Too many elements in numeric expression")
-    bounds: dict[str, tuple[Decimal, bool]] = {}  # "="/"lower"/"upper" -> (value, inclusive)
-    for index in range(0, len(operand), 2):
-        op = operand[index]
-        if not isinstance(op, str) or op not in _RANGE_OPERATORS:
-            raise filter_policy_error(f"Unrecognized numeric range operator: {op}")
-        side = "=" if op == "=" else "lower" if op.startswith(">") else "upper"
-        # "=" stands alone; otherwise at most one lower and one upper bound.
-        if side in bounds or (bounds and "=" in (side, *bounds)):
-            raise filter_policy_error(f"Bad numeric range operator: {op}")
-        raw = operand[index + 1] if index + 1 < len(operand) else None
-        bounds[side] = (_policy_number(raw, op), op in ("=", ">=", "<="))
-    if "lower" in bounds and "upper" in bounds and bounds["lower"][0] >= bounds["upper"][0]:
-        raise filter_policy_error("Bottom must be less than top")
     return Condition("numeric", _range_test(bounds))
+
+
+_END = object()  # the end of a numeric expression's array
+
+
+def _token(value: object) -> str:
+    """How AWS names a misplaced member of a numeric expression: its JSON token."""
+    if value is _END:
+        return "]"
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, list | dict):
+        return "[" if isinstance(value, list) else "{"
+    return str(value)
 
 
 def _range_test(bounds: Mapping[str, tuple[Decimal, bool]]) -> Callable[[Scalar], bool]:
