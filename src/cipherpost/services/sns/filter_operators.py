@@ -10,8 +10,12 @@ Values from messages are :data:`Scalar`: JSON scalars, numbers as :class:`~decim
 Matching is typed, as AWS documents it: string operators (exact string, prefix, suffix,
 equals-ignore-case, cidr) apply only to strings, numeric operators (exact number, numeric
 ranges) only to numbers, so the string ``"300"`` never matches the number ``300`` and
-vice versa. Numbers compare as AWS compares them: within -1e9..1e9, to five decimal
-places (AWS "Filter policy constraints": numeric matching).
+vice versa. ``anything-but`` is the negation of such an exact match: it matches every value
+that is not excluded, whatever its type (AWS: "matches any message attribute or message
+body values that don't include any of the policy property values"), so
+``{"anything-but": ["100"]}`` matches the number ``100``. Numbers compare as AWS compares
+them: within -1e9..1e9, to five decimal places (AWS "Filter policy constraints": numeric
+matching).
 """
 
 from __future__ import annotations
@@ -235,8 +239,8 @@ def _range_test(bounds: Mapping[str, tuple[Decimal, bool]]) -> Callable[[Scalar]
 def _anything_but(operand: object) -> Condition:
     """Anything but: a value, a list of values, or ``{"prefix": p}`` / ``{"suffix": s}``.
 
-    It matches values of the same type as what it excludes (strings for strings, numbers
-    for numbers) that are not excluded: ``{"anything-but": ["a"]}`` never matches a number.
+    It matches any value that is not excluded, of whatever type: ``{"anything-but": ["a"]}``
+    matches the number ``5`` and ``{"anything-but": {"prefix": "a"}}`` matches ``true``.
     """
     if isinstance(operand, dict):
         return _anything_but_pattern(operand)
@@ -246,11 +250,9 @@ def _anything_but(operand: object) -> Condition:
         excluded = frozenset(_anything_but_value(item, inside_list=True) for item in operand)
     else:
         excluded = frozenset({_anything_but_value(operand, inside_list=False)})
-    tags = frozenset(tag for tag, _ in excluded)
 
     def test(value: Scalar) -> bool:
-        key = literal_key(value)
-        return key is not None and key[0] in tags and key not in excluded
+        return literal_key(value) not in excluded
 
     return Condition("anything-but", test)
 
@@ -271,8 +273,8 @@ def _anything_but_pattern(operand: dict[str, object]) -> Condition:
         raise filter_policy_error(f"Unsupported anything-but pattern: {name}")
     text = _string_operand(name, pattern)
     if name == "prefix":
-        return Condition("anything-but", lambda v: isinstance(v, str) and not v.startswith(text))
-    return Condition("anything-but", lambda v: isinstance(v, str) and not v.endswith(text))
+        return Condition("anything-but", lambda v: not (isinstance(v, str) and v.startswith(text)))
+    return Condition("anything-but", lambda v: not (isinstance(v, str) and v.endswith(text)))
 
 
 #: Behaviour as data: operator name -> compiler of its operand. These names are also
