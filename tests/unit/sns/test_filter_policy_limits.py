@@ -41,6 +41,36 @@ def test_150_combinations_is_the_limit() -> None:
     parse_filter_policy(json.dumps(policy), scope="MessageAttributes")
 
 
+def values(n: int) -> list[str]:
+    return [f"v{i}" for i in range(n)]
+
+
+def test_nested_lists_count_their_nesting_level() -> None:
+    # AWS's example: 4 values three levels down, 3 values two levels down: 3x4 x 2x3 = 72.
+    documented = {"a": {"b": {"c": values(4)}}, "d": {"e": values(3)}}
+    parse_filter_policy(json.dumps(documented), scope="MessageBody")
+    # One more top-level list of 3 makes it 72 x 3 = 216 (a flat product would be 36).
+    with pytest.raises(InvalidFilterPolicy) as caught:
+        parse_filter_policy(json.dumps({**documented, "f": values(3)}), scope="MessageBody")
+    assert caught.value.message == PREFIX + "Filter policy is too complex"
+    # 150 exactly is allowed: a 25-value list two levels down next to a 3-value one (2x25 x 3).
+    parse_filter_policy(json.dumps({"a": {"b": values(25)}, "c": values(3)}), scope="MessageBody")
+    with pytest.raises(InvalidFilterPolicy, match="too complex"):
+        parse_filter_policy(json.dumps({"a": {"b": values(26)}, "c": values(3)}), scope="MessageBody")
+
+
+def test_nested_or_branches_count_their_level() -> None:
+    # (3 + 2) top-level alternatives x (2x2 x (2x1 + 2x3)) under "d" = 5 x 32 = 160.
+    policy: dict[str, Any] = {
+        "$or": [{"a": values(3)}, {"b": values(2)}],
+        "d": {"e": values(2), "$or": [{"f": values(1)}, {"g": values(3)}]},
+    }
+    with pytest.raises(InvalidFilterPolicy, match="too complex"):
+        parse_filter_policy(json.dumps(policy), scope="MessageBody")
+    policy["d"]["$or"][1]["g"] = values(2)  # 5 x 4 x (2 + 4) = 120
+    parse_filter_policy(json.dumps(policy), scope="MessageBody")
+
+
 def test_151_values_in_one_list_is_too_complex() -> None:
     with pytest.raises(InvalidFilterPolicy, match="too complex"):
         parse_filter_policy(json.dumps({"a": list(range(MAX_COMBINATIONS + 1))}), scope="MessageAttributes")

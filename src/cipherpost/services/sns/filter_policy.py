@@ -15,7 +15,10 @@ Rules taken from AWS's documentation ("Filter policy constraints", "AND/OR logic
   (nested keys do not count). With ``$or``, each alternative is counted on its own, since
   a policy with ``$or`` means "this policy or that one" (the largest alternative counts).
 - At most 150 combinations: the product of the sizes of the lists, where an ``$or``
-  contributes the sum of its alternatives' combinations (the size of the expanded OR).
+  contributes the sum of its alternatives' combinations (the size of the expanded OR). In
+  body scope a nested list counts its size times its nesting level ("multiplying the number
+  of nested keys with the values in each array": a 4-value list three levels down counts
+  3 x 4), so ``{"a": {"b": {"c": [4 values]}}, "d": {"e": [3 values]}}`` is 3x4 x 2x3 = 72.
 - At most 256 KB of UTF-8; attribute scope allows no nested objects.
 - AWS compares only String, String.Array and Number attributes; Binary ones are ignored
   (treated as absent). A body that is not a JSON object matches nothing.
@@ -93,15 +96,16 @@ class _Node:
         ors = sum(max(branch.key_count() for branch in group) for group in self.alternatives)
         return len(self.rules) + len(self.children) + ors
 
-    def combinations(self) -> int:
-        """The size of the policy expanded into plain ANDs of single values, capped."""
+    def combinations(self, level: int = 1) -> int:
+        """AWS's complexity of this object at nesting ``level`` (1: the top), capped: each
+        list counts ``level`` x its size; an ``$or`` (same level) the sum of its branches."""
         total = 1
         for rule in self.rules:
-            total = min(total * rule.size, MAX_COMBINATIONS + 1)
+            total = min(total * level * rule.size, MAX_COMBINATIONS + 1)
         for _, child in self.children:
-            total = min(total * child.combinations(), MAX_COMBINATIONS + 1)
+            total = min(total * child.combinations(level + 1), MAX_COMBINATIONS + 1)
         for group in self.alternatives:
-            total = min(total * sum(branch.combinations() for branch in group), MAX_COMBINATIONS + 1)
+            total = min(total * sum(branch.combinations(level) for branch in group), MAX_COMBINATIONS + 1)
         return total
 
 
