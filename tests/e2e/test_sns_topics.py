@@ -140,6 +140,25 @@ def test_cross_account_needs_the_topic_policy(dev_server: ServerProcess) -> None
     assert arn not in [t["TopicArn"] for t in other.list_topics()["Topics"]]
 
 
+def test_add_permission_writes_the_statement_aws_writes(dev_server: ServerProcess) -> None:
+    owner = sns(dev_server)
+    arn = owner.create_topic(Name=name())["TopicArn"]
+
+    def statement(label: str) -> dict[str, Any]:
+        policy = json.loads(owner.get_topic_attributes(TopicArn=arn)["Attributes"]["Policy"])
+        (found,) = [s for s in policy["Statement"] if s["Sid"] == label]
+        return dict(found)
+
+    owner.add_permission(TopicArn=arn, Label="one", AWSAccountId=[OTHER], ActionName=["Publish"])
+    assert statement("one") == {"Sid": "one", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OTHER}:root"},
+                                "Action": "SNS:Publish", "Resource": arn}
+    owner.add_permission(TopicArn=arn, Label="two", AWSAccountId=[OTHER, "222222222222"],
+                         ActionName=["Publish", "Subscribe"])
+    assert statement("two")["Principal"] == {"AWS": [f"arn:aws:iam::{OTHER}:root", "arn:aws:iam::222222222222:root"]}
+    assert statement("two")["Action"] == ["SNS:Publish", "SNS:Subscribe"]
+    assert sns(dev_server, OTHER).publish(TopicArn=arn, Message="x")["MessageId"]
+
+
 def test_iam_user_through_identity_or_topic_policy(tmp_path_factory: pytest.TempPathFactory) -> None:
     proc = launch(tmp_path_factory.mktemp("sns-iam") / "data")
     try:

@@ -152,10 +152,12 @@ class TopicOperations(SnsCore):
             statements = document["Statement"] = [statements]
         if any(s.get("Sid") == label for s in statements):
             raise InvalidParameter("Invalid parameter: Statement already exists")
+        # AWS writes a single principal or action as a string, several as a list.
         principals = [f"arn:aws:iam::{a}:root" if a.isdigit() else a for a in accounts]
+        granted = [f"SNS:{a}" for a in actions]
         statements.append({"Sid": label, "Effect": "Allow",
                            "Principal": {"AWS": principals[0] if len(principals) == 1 else principals},
-                           "Action": [f"SNS:{a}" for a in actions], "Resource": topic.arn})
+                           "Action": granted[0] if len(granted) == 1 else granted, "Resource": topic.arn})
         await self._store_policy(topic, document)
         return {}
 
