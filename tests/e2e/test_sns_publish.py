@@ -96,11 +96,30 @@ def test_publish_batch(server: ServerProcess) -> None:
     sns = server.client("sns")
     topic = new_topic(server)
     result = sns.publish_batch(TopicArn=topic, PublishBatchRequestEntries=[
-        {"Id": "ok-1", "Message": "one"}, {"Id": "bad", "Message": "two", "Subject": "x\ny"},
-        {"Id": "ok-2", "Message": "three"}])
-    assert [e["Id"] for e in result["Successful"]] == ["ok-1", "ok-2"]
-    (failed,) = result["Failed"]
-    assert failed["Id"] == "bad" and failed["Code"] == "InvalidParameter" and failed["SenderFault"] is True
+        {"Id": "ok-1", "Message": "one"}, {"Id": "ok-2", "Message": "two", "Subject": "s"}])
+    assert [e["Id"] for e in result["Successful"]] == ["ok-1", "ok-2"] and result["Failed"] == []
+    # An entry Publish would refuse fails the whole batch with Publish's error (AWS: a 400).
+    with pytest.raises(ClientError) as info:
+        sns.publish_batch(TopicArn=topic, PublishBatchRequestEntries=[
+            {"Id": "ok-1", "Message": "one"}, {"Id": "bad", "Message": "two", "Subject": "x\ny"}])
+    assert code(info) == "InvalidParameter" and info.value.response["Error"]["Message"] == "Invalid parameter: Subject"
+    with pytest.raises(ClientError) as info:
+        sns.publish_batch(TopicArn=topic, PublishBatchRequestEntries=[
+            {"Id": "a", "Message": "m", "MessageAttributes": {"k": {"DataType": "String", "StringValue": ""}}}])
+    assert code(info) == "ParameterValueInvalid"
+    fifo = new_topic(server, fifo=True)
+    fifo_cases = [({"Id": "a", "Message": "m"}, "The MessageGroupId parameter is required for FIFO topics"),
+                  ({"Id": "a", "Message": "m", "MessageGroupId": "g"}, "The topic should either have "
+                   "ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")]
+    for entry, message in fifo_cases:
+        with pytest.raises(ClientError) as info:
+            sns.publish_batch(TopicArn=fifo, PublishBatchRequestEntries=[
+                {"Id": "ok", "Message": "m", "MessageGroupId": "g", "MessageDeduplicationId": "d"}, entry])
+        assert code(info) == "InvalidParameter"
+        assert info.value.response["Error"]["Message"] == f"Invalid parameter: {message}"
+    # The refused batches published nothing: the good FIFO entry's deduplication id is still free.
+    assert sns.publish(TopicArn=fifo, Message="m", MessageGroupId="g", MessageDeduplicationId="d")[
+        "SequenceNumber"] == "00000000000000000001"
     cases = [([], "EmptyBatchRequest"),
              ([{"Id": str(i), "Message": "m"} for i in range(11)], "TooManyEntriesInBatchRequest"),
              ([{"Id": "a", "Message": "m"}, {"Id": "a", "Message": "m"}], "BatchEntryIdsNotDistinct"),

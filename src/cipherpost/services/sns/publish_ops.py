@@ -87,16 +87,21 @@ class PublishOperations(SnsCore):
     @operation("PublishBatch")
     async def publish_batch(self, ctx: RequestContext, params: Params) -> Result:
         """Every entry checked and planned as Publish would, then all of them in ONE write (a
-        FIFO duplicate within the batch is resolved by that write, in entry order)."""
+        FIFO duplicate within the batch is resolved by that write, in entry order).
+
+        An entry that Publish would refuse (no MessageGroupId on a FIFO topic, a bad subject,
+        attribute or message structure...) fails the whole request with that error, the first
+        such entry's, and nothing is published: AWS answers these with a 400, not in ``Failed``.
+        """
         entries = _check_batch(params.get("PublishBatchRequestEntries"))
         topic = await self.topic_for(ctx, params.get("TopicArn"), "Publish", cached=True)
+        checked = [(str(entry["Id"]), messages.check_message(entry, fifo=topic.fifo,
+                                                             content_based_dedup=topic.content_based_dedup))
+                   for entry in entries]
         failed: list[dict[str, Any]] = []
         planned: list[tuple[str, _Acceptance]] = []
-        for entry in entries:
-            entry_id = str(entry["Id"])
+        for entry_id, outgoing in checked:
             try:
-                outgoing = messages.check_message(entry, fifo=topic.fifo,
-                                                  content_based_dedup=topic.content_based_dedup)
                 planned.append((entry_id, await self._plan(ctx, topic, outgoing)))
             except AwsError as error:
                 failed.append(result_error(entry_id, error))
