@@ -76,6 +76,9 @@ def test_attributes_round_trip(dev_server: ServerProcess) -> None:
     client = sns(dev_server)
     arn = client.create_topic(Name=name())["TopicArn"]
     attributes = client.get_topic_attributes(TopicArn=arn)["Attributes"]
+    # A new standard topic shows exactly these (no DeliveryPolicy or SignatureVersion until set).
+    assert set(attributes) == {"DisplayName", "EffectiveDeliveryPolicy", "Owner", "Policy", "SubscriptionsConfirmed",
+                               "SubscriptionsDeleted", "SubscriptionsPending", "TopicArn"}
     assert attributes["Owner"] == OWNER and attributes["TopicArn"] == arn
     assert attributes["SubscriptionsConfirmed"] == "0" and attributes["SubscriptionsPending"] == "0"
     policy = json.loads(attributes["Policy"])

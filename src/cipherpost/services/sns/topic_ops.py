@@ -111,8 +111,7 @@ class TopicOperations(SnsCore):
         }
         if not attributes.get("DeliveryPolicy"):
             attributes.pop("DeliveryPolicy", None)
-        attributes.setdefault("SignatureVersion", "1")
-        return {"Attributes": attributes}
+        return {"Attributes": attributes}  # (like AWS, no SignatureVersion until one is set)
 
     @operation("SetTopicAttributes")
     async def set_topic_attributes(self, ctx: RequestContext, params: Params) -> Result:
