@@ -42,3 +42,14 @@ def test_per_message_delay_zero_is_accepted_and_the_queue_delay_applies(sqs: Any
     assert bodies(receive(sqs, delayed, WaitTimeSeconds=3)) == ["later"]
     fails(sqs.send_message, "InvalidParameterValue", QueueUrl=url, MessageBody="x", MessageGroupId="g",
           DelaySeconds=1)
+
+
+def test_purge_forgets_deduplication_ids(sqs: Any) -> None:
+    url = fifo_queue(sqs, ContentBasedDeduplication="true")
+    first = sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="g", MessageDeduplicationId="d")
+    sqs.send_message(QueueUrl=url, MessageBody="by-content", MessageGroupId="g")
+    sqs.purge_queue(QueueUrl=url)
+    again = sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="g", MessageDeduplicationId="d")
+    sqs.send_message(QueueUrl=url, MessageBody="by-content", MessageGroupId="g")
+    assert again["MessageId"] != first["MessageId"]
+    assert bodies(receive(sqs, url)) == ["same", "by-content"]

@@ -257,8 +257,11 @@ class MessageStore:
         return await self.store.fetch_one("sqs_message_state", queue_id=queue.queue_id, message_id=message_id)
 
     async def purge(self, queue: Queue, now: int) -> None:
+        """Delete the queue's messages and forget its deduplication ids: after a PurgeQueue,
+        AWS accepts and delivers a message with an id (or body) seen before the purge."""
         params = {"queue_id": queue.queue_id, "now": now}
-        await self.store.write([Step("sqs_messages_purge", params), Step("sqs_queue_purge", params)])
+        await self.store.write([Step("sqs_messages_purge", params), Step("sqs_queue_delete_dedup", params),
+                                Step("sqs_queue_purge", params)])
 
     async def counts(self, queue: Queue, now: int) -> Row:
         row = await self.store.fetch_one("sqs_queue_counts", queue_id=queue.queue_id, now=now,

@@ -40,7 +40,7 @@ DELETE FROM sqs_queues WHERE queue_id = :queue_id;
 DELETE FROM sqs_messages WHERE queue_id = :queue_id;
 
 -- name: sqs_queue_delete_dedup
--- Remove a queue's deduplication records (queue deletion).
+-- Remove a queue's deduplication records (queue deletion, PurgeQueue).
 DELETE FROM sqs_dedup WHERE queue_id = :queue_id;
 
 -- name: sqs_deleted_put
