@@ -4,6 +4,7 @@ batch sends missing their FIFO ids. Each test names the AWS behaviour it pins do
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -26,7 +27,8 @@ def bodies(messages: list[dict[str, Any]]) -> list[str]:
 
 
 def receive(sqs: Any, url: str, **kwargs: Any) -> list[dict[str, Any]]:
-    return list(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, **kwargs).get("Messages", []))
+    kwargs.setdefault("MaxNumberOfMessages", 10)
+    return list(sqs.receive_message(QueueUrl=url, **kwargs).get("Messages", []))
 
 
 def test_per_message_delay_zero_is_accepted_and_the_queue_delay_applies(sqs: Any) -> None:
@@ -53,3 +55,79 @@ def test_purge_forgets_deduplication_ids(sqs: Any) -> None:
     sqs.send_message(QueueUrl=url, MessageBody="by-content", MessageGroupId="g")
     assert again["MessageId"] != first["MessageId"]
     assert bodies(receive(sqs, url)) == ["same", "by-content"]
+
+
+def send_all(sqs: Any, url: str, *pairs: tuple[str, str]) -> None:
+    """Send (group, body) pairs in order; the body is also the deduplication id."""
+    for group, body in pairs:
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group, MessageDeduplicationId=body)
+
+
+def test_a_receive_fills_the_batch_one_group_at_a_time(sqs: Any) -> None:
+    url = fifo_queue(sqs)
+    send_all(sqs, url, ("g1", "g1-m1"), ("g2", "g2-m1"), ("g1", "g1-m2"), ("g1", "g1-m3"), ("g3", "g3-m1"))
+    assert bodies(receive(sqs, url)) == ["g1-m1", "g1-m2", "g1-m3", "g2-m1", "g3-m1"]
+    other = fifo_queue(sqs)
+    send_all(sqs, other, ("g1", "g1-m1"), ("g2", "g2-m1"), ("g1", "g1-m2"), ("g2", "g2-m2"), ("g1", "g1-m3"))
+    assert bodies(receive(sqs, other, MaxNumberOfMessages=4)) == ["g1-m1", "g1-m2", "g1-m3", "g2-m1"]
+
+
+def test_a_zero_visibility_timeout_does_not_lock_the_group(sqs: Any) -> None:
+    url = fifo_queue(sqs)
+    send_all(sqs, url, ("g", "m1"), ("g", "m2"), ("h", "n1"))
+    for _ in range(2):
+        got = receive(sqs, url, VisibilityTimeout=0, AttributeNames=["All"])
+        assert bodies(got) == ["m1", "m2", "n1"]
+    assert [message["Attributes"]["ApproximateReceiveCount"] for message in got] == ["2", "2", "2"]
+    assert bodies(sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"]) == ["m1"]
+    assert bodies(receive(sqs, url)) == ["m1", "m2", "n1"]
+
+
+def test_a_group_is_locked_while_any_of_its_messages_is_in_flight(sqs: Any) -> None:
+    url = fifo_queue(sqs)
+    send_all(sqs, url, ("g", "m1"), ("g", "m2"), ("g", "m3"), ("g", "m4"))
+    taken = receive(sqs, url, MaxNumberOfMessages=3, VisibilityTimeout=30)
+    assert bodies(taken) == ["m1", "m2", "m3"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=taken[0]["ReceiptHandle"])  # a partial delete
+    assert receive(sqs, url) == []
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=taken[1]["ReceiptHandle"], VisibilityTimeout=0)
+    assert receive(sqs, url) == []  # m3 is still in flight
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=taken[2]["ReceiptHandle"], VisibilityTimeout=0)
+    again = receive(sqs, url)
+    assert bodies(again) == ["m2", "m3", "m4"]
+    for message in again[:2]:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert receive(sqs, url) == []  # m4 is in flight
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=again[2]["ReceiptHandle"], VisibilityTimeout=0)
+    assert bodies(receive(sqs, url)) == ["m4"]
+
+
+def test_the_group_comes_back_in_order_when_its_visibility_timeout_ends(sqs: Any) -> None:
+    url = fifo_queue(sqs)
+    send_all(sqs, url, ("g", "m1"), ("g", "m2"), ("h", "n1"))
+    first = receive(sqs, url, MaxNumberOfMessages=1, VisibilityTimeout=1)
+    assert bodies(first) == ["m1"]
+    assert bodies(receive(sqs, url, VisibilityTimeout=1)) == ["n1"]
+    time.sleep(1.2)
+    assert bodies(receive(sqs, url)) == ["m1", "m2", "n1"]
+
+
+def test_change_message_visibility_extends_the_group_lock(sqs: Any) -> None:
+    url = fifo_queue(sqs)
+    send_all(sqs, url, ("g", "m1"), ("g", "m2"))
+    (head,) = receive(sqs, url, MaxNumberOfMessages=1, VisibilityTimeout=1)
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=head["ReceiptHandle"], VisibilityTimeout=3)
+    time.sleep(1.2)
+    assert receive(sqs, url) == []
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=head["ReceiptHandle"], VisibilityTimeout=0)
+    assert bodies(receive(sqs, url)) == ["m1", "m2"]
+
+
+def test_a_delayed_message_holds_back_the_newer_messages_of_its_group(sqs: Any) -> None:
+    url = fifo_queue(sqs, DelaySeconds="1")
+    send_all(sqs, url, ("g", "m1"))
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"DelaySeconds": "0"})
+    send_all(sqs, url, ("g", "m2"), ("h", "n1"))
+    assert bodies(receive(sqs, url, VisibilityTimeout=0)) == ["n1"]
+    time.sleep(1.1)
+    assert bodies(receive(sqs, url)) == ["m1", "m2", "n1"]

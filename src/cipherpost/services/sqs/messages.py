@@ -169,6 +169,16 @@ def _sent(params: Mapping[str, Any], md5_body: str, results: Sequence[StepResult
                 sequence_number(seq) if fifo else None)
 
 
+def fifo_order(rows: Sequence[Row]) -> list[Row]:
+    """FIFO received messages in AWS's order: group by group (groups in the order of their
+    oldest message here), each group's messages in sequence order."""
+    heads: dict[str | None, int] = {}
+    for row in rows:
+        seq = int(row["seq"])
+        heads[row["group_id"]] = min(seq, heads.get(row["group_id"], seq))
+    return sorted(rows, key=lambda row: (heads[row["group_id"]], int(row["seq"])))
+
+
 class MessageStore:
     """Message operations over the store (see the module docstring)."""
 
@@ -223,8 +233,8 @@ class MessageStore:
                   "token": token, "expired_before": queue.expired_before(now), "max_receive_count": max_receive_count}
         steps = [Step("sqs_queue_lock", params), Step("sqs_receive_fifo", params)] if queue.fifo else [
             Step("sqs_receive", params)]
-        result = (await self.store.write(steps))[-1]
-        return token, sorted(result.rows, key=lambda row: int(row["seq"]))
+        rows = (await self.store.write(steps))[-1].rows
+        return token, fifo_order(rows) if queue.fifo else sorted(rows, key=lambda row: int(row["seq"]))
 
     async def release(self, queue: Queue, token: str, now: int) -> None:
         """Make the messages one receive took visible again, uncounted (the receive failed)."""

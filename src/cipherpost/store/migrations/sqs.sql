@@ -83,3 +83,9 @@ ALTER TABLE sqs_messages ADD COLUMN sealed_arn TEXT;
 -- implies `group_id IS NOT NULL`, so both SQLite and PostgreSQL still use it there.
 DROP INDEX sqs_messages_by_group;
 CREATE INDEX sqs_messages_by_group ON sqs_messages (queue_id, group_id, visible_at) WHERE group_id IS NOT NULL;
+
+-- version: 4
+-- FIFO receives read each available message group in sequence order from its head, a few
+-- messages at a time (sql/sqs.sql, sqs_receive_fifo): without this index that walk runs over
+-- every message of the queue between a group's messages.
+CREATE INDEX sqs_messages_by_group_seq ON sqs_messages (queue_id, group_id, seq) WHERE group_id IS NOT NULL;

@@ -165,19 +165,42 @@ RETURNING message_id, seq, body, body_encoding, md5_body, message_attributes, md
           group_id, dedup_id, dead_letter_source_arn, sealed_arn;
 
 -- name: sqs_receive_fifo
--- FIFO queue: as sqs_receive, skipping every message group that has a message in flight.
+-- FIFO queue: take up to :n messages in flight, one message group at a time ("Amazon SQS FIFO
+-- queue logic": a receive returns as many messages of one group as it can before the next group),
+-- groups in the order of their oldest available message, each group's messages in order.
+-- A group is available only while none of its messages is in flight, and a message only while no
+-- older message of its group is hidden (in flight or still delayed).
+-- `heads`: the groups among the first :n available messages (every group that can contribute has
+-- its oldest available message there); `last`: the seq of each such group's :n-th message from
+-- its head, so each group is read over at most :n rows (index sqs_messages_by_group_seq) instead of
+-- its whole backlog; CROSS JOIN keeps SQLite on that plan: the groups first, then each one's range.
 UPDATE sqs_messages
 SET visible_at = :visible_until, receive_count = receive_count + 1,
     first_received_at = COALESCE(first_received_at, :now), receipt_token = :token
 WHERE queue_id = :queue_id AND +visible_at <= :now AND message_id IN (
-    SELECT m.message_id FROM sqs_messages m
-    WHERE m.queue_id = :queue_id AND +m.visible_at <= :now AND m.sent_at > :expired_before
+    SELECT m.message_id
+    FROM (SELECT heads.group_id, heads.head,
+                 COALESCE((SELECT x.seq FROM sqs_messages x
+                           WHERE x.queue_id = :queue_id AND x.group_id = heads.group_id AND x.seq >= heads.head
+                           ORDER BY x.seq LIMIT 1 OFFSET :n - 1), 9223372036854775807) AS last
+          FROM (SELECT a.group_id, MIN(a.seq) AS head
+                FROM (SELECT c.group_id, c.seq FROM sqs_messages c
+                      WHERE c.queue_id = :queue_id AND +c.visible_at <= :now AND c.sent_at > :expired_before
+                        AND c.receive_count < :max_receive_count
+                        AND NOT EXISTS (
+                            SELECT 1 FROM sqs_messages f
+                            WHERE f.queue_id = :queue_id AND f.group_id = c.group_id AND f.visible_at > :now
+                              AND (f.receive_count > 0 OR f.seq < c.seq))
+                      ORDER BY c.seq LIMIT :n) a
+                GROUP BY a.group_id) heads) g
+    CROSS JOIN sqs_messages m
+    WHERE m.queue_id = :queue_id AND m.group_id = g.group_id AND m.seq >= g.head AND m.seq <= g.last
+      AND +m.visible_at <= :now AND m.sent_at > :expired_before
       AND m.receive_count < :max_receive_count
       AND NOT EXISTS (
           SELECT 1 FROM sqs_messages f
-          WHERE f.queue_id = :queue_id AND f.group_id = m.group_id AND f.visible_at > :now
-            AND f.receive_count > 0)
-    ORDER BY m.seq LIMIT :n)
+          WHERE f.queue_id = :queue_id AND f.group_id = m.group_id AND f.visible_at > :now AND f.seq < m.seq)
+    ORDER BY g.head, m.seq LIMIT :n)
 RETURNING message_id, seq, body, body_encoding, md5_body, message_attributes, md5_message_attributes,
           system_attributes, md5_system_attributes, sender_id, sent_at, receive_count, first_received_at,
           group_id, dedup_id, dead_letter_source_arn, sealed_arn;
