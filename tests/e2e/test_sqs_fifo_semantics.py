@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -131,3 +132,24 @@ def test_a_delayed_message_holds_back_the_newer_messages_of_its_group(sqs: Any) 
     assert bodies(receive(sqs, url, VisibilityTimeout=0)) == ["n1"]
     time.sleep(1.1)
     assert bodies(receive(sqs, url)) == ["m1", "m2", "n1"]
+
+
+@pytest.mark.parametrize("unlock", ["delete", "delete_batch", "visibility_zero"])
+def test_a_long_poll_wakes_when_its_group_unlocks(sqs: Any, server: ServerProcess, unlock: str) -> None:
+    url = fifo_queue(sqs)
+    send_all(sqs, url, ("g", "m1"), ("g", "m2"))
+    (head,) = receive(sqs, url, MaxNumberOfMessages=1, VisibilityTimeout=30)
+    waiter = server.client("sqs")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        started = time.monotonic()
+        waiting = pool.submit(receive, waiter, url, WaitTimeSeconds=10)
+        time.sleep(0.5)
+        if unlock == "delete":
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=head["ReceiptHandle"])
+        elif unlock == "delete_batch":
+            sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": "a", "ReceiptHandle": head["ReceiptHandle"]}])
+        else:
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=head["ReceiptHandle"], VisibilityTimeout=0)
+        got = waiting.result(timeout=15)
+    assert time.monotonic() - started < 5
+    assert bodies(got) == (["m2"] if unlock.startswith("delete") else ["m1", "m2"])

@@ -226,8 +226,14 @@ class MessageOperations(SqsCore):
     @operation("DeleteMessage")
     async def delete_message(self, ctx: RequestContext, params: Params) -> Result:
         queue = await self.queue_for(ctx, params)
-        await self.messages.delete(queue, decode_receipt(str(required(params, "ReceiptHandle")), queue))
+        await self._delete(queue, str(required(params, "ReceiptHandle")))
         return {}
+
+    async def _delete(self, queue: Queue, handle: str) -> None:
+        """Delete the message ``handle`` names; on a FIFO queue that may unlock its message
+        group, so long polls wake (they would otherwise sleep until their wait ends)."""
+        if await self.messages.delete(queue, decode_receipt(handle, queue)) and queue.fifo:
+            self.wake(queue.queue_id)
 
     @operation("DeleteMessageBatch")
     async def delete_message_batch(self, ctx: RequestContext, params: Params) -> Result:
@@ -235,7 +241,7 @@ class MessageOperations(SqsCore):
         entries = check_batch(params.get("Entries"), "DeleteMessageBatch")
 
         async def one(entry: Mapping[str, Any]) -> Result:
-            await self.messages.delete(queue, decode_receipt(str(entry.get("ReceiptHandle", "")), queue))
+            await self._delete(queue, str(entry.get("ReceiptHandle", "")))
             return {"Id": entry["Id"]}
 
         return await self._batch(entries, one)
