@@ -106,7 +106,9 @@ def test_fifo_stale_receipt_handle_does_not_delete(sqs: Any) -> None:
     sqs.send_message(QueueUrl=url, MessageBody="keep", MessageGroupId="g")
     old = sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"][0]
     new = sqs.receive_message(QueueUrl=url, VisibilityTimeout=30)["Messages"][0]
-    sqs.delete_message(QueueUrl=url, ReceiptHandle=old["ReceiptHandle"])
+    with pytest.raises(ClientError) as info:  # AWS: "The receipt handle has expired."
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=old["ReceiptHandle"])
+    assert info.value.response["Error"]["Code"] == "InvalidParameterValue"
     assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])[
         "Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"
     sqs.delete_message(QueueUrl=url, ReceiptHandle=new["ReceiptHandle"])

@@ -153,3 +153,22 @@ def test_a_long_poll_wakes_when_its_group_unlocks(sqs: Any, server: ServerProces
         got = waiting.result(timeout=15)
     assert time.monotonic() - started < 5
     assert bodies(got) == (["m2"] if unlock.startswith("delete") else ["m1", "m2"])
+
+
+def test_an_expired_receipt_handle_cannot_delete_or_change_a_fifo_message(sqs: Any) -> None:
+    url = fifo_queue(sqs)
+    send_all(sqs, url, ("g", "m1"))
+    (old,) = receive(sqs, url, VisibilityTimeout=1)
+    time.sleep(1.1)  # expired, not received again
+    message = fails(sqs.delete_message, "InvalidParameterValue", QueueUrl=url, ReceiptHandle=old["ReceiptHandle"])
+    assert message == (f"Value {old['ReceiptHandle']} for parameter ReceiptHandle is invalid. Reason: The receipt "
+                       f"handle has expired.")
+    (new,) = receive(sqs, url, VisibilityTimeout=30)
+    fails(sqs.delete_message, "InvalidParameterValue", QueueUrl=url, ReceiptHandle=old["ReceiptHandle"])
+    batch = sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": "old", "ReceiptHandle": old["ReceiptHandle"]}])
+    assert [entry["Code"] for entry in batch["Failed"]] == ["InvalidParameterValue"]
+    fails(sqs.change_message_visibility, "InvalidParameterValue", QueueUrl=url,
+          ReceiptHandle=old["ReceiptHandle"], VisibilityTimeout=0)
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=new["ReceiptHandle"])
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=new["ReceiptHandle"])  # already gone: no error
+    assert receive(sqs, url) == []

@@ -198,9 +198,14 @@ def test_change_message_visibility(sqs: Any, queue: str) -> None:
     sqs.delete_message(QueueUrl=queue, ReceiptHandle=visible["ReceiptHandle"])
     sqs.send_message(QueueUrl=queue, MessageBody="w")
     fresh = sqs.receive_message(QueueUrl=queue, VisibilityTimeout=0)["Messages"][0]
-    with pytest.raises(sqs.exceptions.MessageNotInflight) as info:
-        sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=fresh["ReceiptHandle"], VisibilityTimeout=5)
-    assert code_of(info) == "AWS.SimpleQueueService.MessageNotInflight"
+    # Standard queue: AWS accepts a change after the visibility timeout ended (or with an older
+    # handle of a message received again), and the message is hidden again.
+    sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=fresh["ReceiptHandle"], VisibilityTimeout=5)
+    assert "Messages" not in sqs.receive_message(QueueUrl=queue)
+    sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=fresh["ReceiptHandle"], VisibilityTimeout=0)
+    newest = sqs.receive_message(QueueUrl=queue, VisibilityTimeout=600)["Messages"][0]
+    sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=fresh["ReceiptHandle"], VisibilityTimeout=0)
+    assert sqs.receive_message(QueueUrl=queue)["Messages"][0]["MessageId"] == newest["MessageId"]
 
 
 def test_invalid_receipt_handle(sqs: Any, queue: str) -> None:

@@ -40,6 +40,11 @@ def _sent_result(sent: Sent) -> Result:
     }
 
 
+def _expired(handle: str) -> InvalidParameterValue:
+    return InvalidParameterValue(f"Value {handle} for parameter ReceiptHandle is invalid. Reason: The receipt handle "
+                                 f"has expired.")
+
+
 def _failure(entry_id: str, error: AwsError) -> Result:
     return {"Id": entry_id, "SenderFault": error.sender_fault, "Code": error.code, "Message": error.message}
 
@@ -231,9 +236,18 @@ class MessageOperations(SqsCore):
 
     async def _delete(self, queue: Queue, handle: str) -> None:
         """Delete the message ``handle`` names; on a FIFO queue that may unlock its message
-        group, so long polls wake (they would otherwise sleep until their wait ends)."""
-        if await self.messages.delete(queue, decode_receipt(handle, queue)) and queue.fifo:
-            self.wake(queue.queue_id)
+        group, so long polls wake (they would otherwise sleep until their wait ends).
+
+        :raises InvalidParameterValue: FIFO queues: the handle's visibility timeout has ended
+            (the message may have been received again), as AWS answers; a message already
+            gone is no error.
+        """
+        receipt = decode_receipt(handle, queue)
+        if await self.messages.delete(queue, receipt, now_ms()):
+            if queue.fifo:
+                self.wake(queue.queue_id)
+        elif queue.fifo and await self.messages.state(queue, receipt.message_id) is not None:
+            raise _expired(handle)
 
     @operation("DeleteMessageBatch")
     async def delete_message_batch(self, ctx: RequestContext, params: Params) -> Result:
@@ -298,5 +312,4 @@ class MessageOperations(SqsCore):
                                         f"does not exist or is not available for visibility timeout change.")
         if int(state["visible_at"]) <= now or int(state["receive_count"]) == 0:
             raise MessageNotInflight("Message is not in flight.")
-        raise InvalidParameterValue(f"Value {handle} for parameter ReceiptHandle is invalid. Reason: The receipt "
-                                    f"handle has expired.")
+        raise _expired(handle)

@@ -244,23 +244,30 @@ class MessageStore:
         """Messages still in flight under the receive ``token`` (ReceiveRequestAttemptId retries)."""
         return await self.store.fetch_all("sqs_messages_by_token", queue_id=queue.queue_id, token=token, now=now)
 
-    async def delete(self, queue: Queue, receipt: Receipt) -> bool:
-        """Delete a message; a FIFO queue needs its latest receipt handle. True if one was deleted.
+    async def delete(self, queue: Queue, receipt: Receipt, now: int) -> bool:
+        """Delete a message; a FIFO queue needs its latest, unexpired receipt handle. True if
+        one was deleted.
 
         "DeleteMessage": an older receipt handle "succeeds, but the message might not be
         deleted". Standard queues delete it anyway (what AWS does in practice, and the safe
-        side for at-least-once consumers); FIFO queues leave it, to keep group order.
+        side for at-least-once consumers); FIFO queues leave it, to keep group order (and
+        the caller reports the handle as expired, as AWS does).
         """
         query = "sqs_message_delete_exact" if queue.fifo else "sqs_message_delete"
         result = await self.store.execute(query, queue_id=queue.queue_id, message_id=receipt.message_id,
-                                          token=receipt.token)
+                                          token=receipt.token, now=now)
         return result.rowcount > 0
 
     async def change_visibility(self, queue: Queue, receipt: Receipt, timeout: int, now: int) -> bool:
-        """Set an in-flight message's deadline to ``now + timeout``; False when it is not in flight."""
-        result = await self.store.execute(
-            "sqs_message_change_visibility", queue_id=queue.queue_id, message_id=receipt.message_id,
-            token=receipt.token, now=now, visible_at=now + timeout * 1000)
+        """Set a message's deadline to ``now + timeout``; False when the handle does not allow it.
+
+        FIFO queues need the message in flight under this receipt handle. Standard queues take
+        any receipt handle of a received message, in flight or not: AWS answers those with
+        success too (its documentation says only that such a change "might result in an error").
+        """
+        query = "sqs_message_change_visibility" if queue.fifo else "sqs_message_change_visibility_received"
+        result = await self.store.execute(query, queue_id=queue.queue_id, message_id=receipt.message_id,
+                                          token=receipt.token, now=now, visible_at=now + timeout * 1000)
         return result.rowcount > 0
 
     async def state(self, queue: Queue, message_id: str) -> Row | None:

@@ -256,14 +256,22 @@ ORDER BY seq LIMIT :n;
 DELETE FROM sqs_messages WHERE queue_id = :queue_id AND message_id = :message_id;
 
 -- name: sqs_message_delete_exact
--- Delete a message only under its latest receipt handle (FIFO queues).
-DELETE FROM sqs_messages WHERE queue_id = :queue_id AND message_id = :message_id AND receipt_token = :token;
+-- Delete a message only under its latest receipt handle, while that receive's visibility timeout
+-- lasts (FIFO queues).
+DELETE FROM sqs_messages
+WHERE queue_id = :queue_id AND message_id = :message_id AND receipt_token = :token AND visible_at > :now;
 
 -- name: sqs_message_change_visibility
 -- Set an in-flight message's visibility deadline.
 UPDATE sqs_messages SET visible_at = :visible_at
 WHERE queue_id = :queue_id AND message_id = :message_id AND visible_at > :now AND receive_count > 0
   AND receipt_token = :token;
+
+-- name: sqs_message_change_visibility_received
+-- Standard queues: set a received message's visibility deadline under any of its receipt handles,
+-- in flight or not (AWS answers such a change with success).
+UPDATE sqs_messages SET visible_at = :visible_at
+WHERE queue_id = :queue_id AND message_id = :message_id AND receive_count > 0;
 
 -- name: sqs_message_state
 -- Whether a message exists, is in flight, and under which receipt.
