@@ -172,3 +172,14 @@ def test_an_expired_receipt_handle_cannot_delete_or_change_a_fifo_message(sqs: A
     sqs.delete_message(QueueUrl=url, ReceiptHandle=new["ReceiptHandle"])
     sqs.delete_message(QueueUrl=url, ReceiptHandle=new["ReceiptHandle"])  # already gone: no error
     assert receive(sqs, url) == []
+
+
+@pytest.mark.parametrize(("missing", "expected"), [
+    ("MessageGroupId", "MissingParameter"), ("MessageDeduplicationId", "InvalidParameterValue")])
+def test_a_batch_entry_without_its_fifo_ids_fails_the_whole_batch(sqs: Any, missing: str, expected: str) -> None:
+    url = fifo_queue(sqs)
+    entries = [{"Id": f"e{index}", "MessageBody": "x", "MessageGroupId": "g", "MessageDeduplicationId": f"d{index}"}
+               for index in range(2)]
+    del entries[1][missing]
+    fails(sqs.send_message_batch, expected, QueueUrl=url, Entries=entries)
+    assert receive(sqs, url) == []

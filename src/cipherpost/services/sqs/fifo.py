@@ -57,14 +57,27 @@ def message_ids(queue: Queue, params: Mapping[str, Any], body: str) -> tuple[str
             raise InvalidParameterValue(f"Value {dedup} for parameter MessageDeduplicationId is invalid. "
                                         f"Reason: {_NOT_FOR_TYPE}")
         return group, None
-    if group is None:
+    require_ids(queue, params)
+    return group, content_hash(body) if dedup is None else dedup
+
+
+def require_ids(queue: Queue, params: Mapping[str, Any]) -> None:
+    """Raise unless a message for FIFO ``queue`` has the ids it needs (no check on a standard queue).
+
+    SendMessageBatch checks every entry this way first: AWS fails the whole request (not the
+    entry) when one lacks them.
+
+    Raises:
+        MissingParameter: no MessageGroupId.
+        InvalidParameterValue: no MessageDeduplicationId, and no ContentBasedDeduplication.
+    """
+    if not queue.fifo:
+        return
+    if params.get("MessageGroupId") is None:
         raise MissingParameter("The request must contain the parameter MessageGroupId.")
-    if dedup is None:
-        if not queue.content_based_deduplication:
-            raise InvalidParameterValue("The queue should either have ContentBasedDeduplication enabled or "
-                                        "MessageDeduplicationId provided explicitly")
-        dedup = content_hash(body)
-    return group, dedup
+    if params.get("MessageDeduplicationId") is None and not queue.content_based_deduplication:
+        raise InvalidParameterValue("The queue should either have ContentBasedDeduplication enabled or "
+                                    "MessageDeduplicationId provided explicitly")
 
 
 def delay_seconds(queue: Queue, value: int | None) -> int:

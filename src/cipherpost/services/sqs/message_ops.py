@@ -105,6 +105,8 @@ class MessageOperations(SqsCore):
     async def send_message_batch(self, ctx: RequestContext, params: Params) -> Result:
         queue = await self.queue_for(ctx, params)
         entries = check_batch(params.get("Entries"), "SendMessageBatch")
+        for entry in entries:
+            fifo.require_ids(queue, entry)
         good: list[tuple[str, NewMessage]] = []
         failed: list[Result] = []
         total = 0
