@@ -202,6 +202,25 @@ def test_queue_url_with_any_host_is_accepted(sqs: Any) -> None:
         sqs.send_message(QueueUrl="not-a-url", MessageBody="x")
 
 
+def test_a_bare_queue_name_is_accepted_as_the_queue_url(sqs: Any) -> None:
+    """SQS resolves a queue name given as QueueUrl to that queue of the caller's account."""
+    name = unique()
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    sent = sqs.send_message(QueueUrl=name, MessageBody="by name")
+    message = sqs.receive_message(QueueUrl=name, WaitTimeSeconds=1)["Messages"][0]
+    assert message["MessageId"] == sent["MessageId"]
+    sqs.delete_message(QueueUrl=name, ReceiptHandle=message["ReceiptHandle"])
+    assert sqs.get_queue_attributes(QueueUrl=name, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"] == (
+        f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}")
+    sqs.delete_queue(QueueUrl=name)
+    with pytest.raises(sqs.exceptions.QueueDoesNotExist) as info:
+        sqs.get_queue_attributes(QueueUrl=url)
+    assert error_of(info) == ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+    for bad in (unique("missing"), "bad name", f"{ACCOUNT}/{name}"):
+        with pytest.raises(sqs.exceptions.QueueDoesNotExist):
+            sqs.send_message(QueueUrl=bad, MessageBody="x")
+
+
 def test_aws_cli(server: ServerProcess) -> None:
     env = {**os.environ, "AWS_SHARED_CREDENTIALS_FILE": str(server.data_dir / "credentials"),
            "AWS_PROFILE": "cipherpost", "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": os.devnull}

@@ -140,10 +140,10 @@ class SqsCore(Provider):
 
         Raises:
             MissingParameter: no QueueUrl.
-            QueueDoesNotExist: no such queue.
+            QueueDoesNotExist: no such queue (a bare queue name means one of the caller's account).
             AccessDenied: the policies do not allow the caller.
         """
-        ref = parse_queue_url(str(required(params, "QueueUrl")))
+        ref = parse_queue_url(str(required(params, "QueueUrl")), ctx.caller.account_id)
         queue = await self.queues.require(ref)
         await self.access.check(ctx, queue, operation=operation)
         return queue
