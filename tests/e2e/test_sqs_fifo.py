@@ -92,6 +92,25 @@ def test_fifo_send_errors(sqs: Any, kwargs: dict[str, Any], code: str) -> None:
     assert info.value.response["Error"]["Code"] == code
 
 
+def test_fifo_delay_seconds_zero_leaves_the_queue_delay(sqs: Any) -> None:
+    """On a FIFO queue a per-message DelaySeconds of 0 is accepted (sending and in a batch)
+    and the queue's own DelaySeconds still applies; any other per-message value is refused."""
+    url = fifo_queue(sqs, ContentBasedDeduplication="true", DelaySeconds="2")
+    sent = sqs.send_message(QueueUrl=url, MessageBody="one", MessageGroupId="g", DelaySeconds=0)
+    assert "SequenceNumber" in sent
+    batch = sqs.send_message_batch(QueueUrl=url, Entries=[
+        {"Id": "two", "MessageBody": "two", "MessageGroupId": "g", "DelaySeconds": 0}])
+    assert [entry["Id"] for entry in batch["Successful"]] == ["two"] and not batch.get("Failed")
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesDelayed"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "2"
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=5)["Messages"]
+    assert received[0]["Body"] == "one"
+    with pytest.raises(ClientError) as info:
+        sqs.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="g", DelaySeconds=1)
+    assert info.value.response["Error"]["Code"] == "InvalidParameterValue"
+
+
 def test_receive_request_attempt_id_returns_the_same_messages(sqs: Any) -> None:
     url = fifo_queue(sqs, ContentBasedDeduplication="true")
     sqs.send_message(QueueUrl=url, MessageBody="once", MessageGroupId="g")

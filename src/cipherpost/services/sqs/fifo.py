@@ -4,8 +4,9 @@
 ``!"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~``. On a FIFO queue MessageGroupId is required, and
 MessageDeduplicationId is required unless the queue has ContentBasedDeduplication, in
 which case it defaults to the SHA-256 of the body. Per-message DelaySeconds is not
-allowed on FIFO queues. Standard queues refuse MessageDeduplicationId, and accept
-MessageGroupId (fair queues, 2025) without ordering.
+allowed on FIFO queues, except 0, which leaves the queue's own delay in force. Standard
+queues refuse MessageDeduplicationId, and accept MessageGroupId (fair queues, 2025)
+without ordering.
 """
 
 from __future__ import annotations
@@ -67,8 +68,12 @@ def message_ids(queue: Queue, params: Mapping[str, Any], body: str) -> tuple[str
 
 
 def delay_seconds(queue: Queue, value: int | None) -> int:
-    """The delay of one message: its own DelaySeconds (standard queues only) or the queue's."""
-    if value is None:
+    """The delay of one message: its own DelaySeconds (standard queues only) or the queue's.
+
+    A FIFO queue takes ``DelaySeconds=0`` as "not given" (the queue's delay applies); any
+    other per-message value is refused there.
+    """
+    if value is None or (queue.fifo and value == 0):
         return queue.delay_seconds
     if queue.fifo:
         raise InvalidParameterValue(f"Value {value} for parameter DelaySeconds is invalid. Reason: {_NOT_FOR_TYPE}")
