@@ -92,6 +92,29 @@ def test_fifo_send_errors(sqs: Any, kwargs: dict[str, Any], code: str) -> None:
     assert info.value.response["Error"]["Code"] == code
 
 
+@pytest.mark.parametrize(("content_based", "missing", "message"), [
+    ("false", "MessageGroupId", "The request must contain the parameter MessageGroupId."),
+    ("true", "MessageGroupId", "The request must contain the parameter MessageGroupId."),
+    ("false", "MessageDeduplicationId", "The queue should either have ContentBasedDeduplication enabled or "
+                                        "MessageDeduplicationId provided explicitly"),
+])
+def test_fifo_batch_entry_without_an_id_fails_the_whole_request(sqs: Any, content_based: str, missing: str,
+                                                                message: str) -> None:
+    url = fifo_queue(sqs, ContentBasedDeduplication=content_based)
+    good = {"Id": "good", "MessageBody": "a", "MessageGroupId": "g", "MessageDeduplicationId": "d1"}
+    bad = {"Id": "bad", "MessageBody": "b", "MessageGroupId": "g", "MessageDeduplicationId": "d2"}
+    del bad[missing]
+    with pytest.raises(ClientError) as info:
+        sqs.send_message_batch(QueueUrl=url, Entries=[good, bad])
+    assert info.value.response["Error"]["Code"] == "InvalidParameterValue"
+    assert info.value.response["Error"]["Message"] == message
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)
+    # Other entry errors still fail only their entry.
+    result = sqs.send_message_batch(QueueUrl=url, Entries=[good, {**good, "Id": "bad", "MessageGroupId": "a b"}])
+    assert [entry["Id"] for entry in result["Successful"]] == ["good"]
+    assert [(entry["Id"], entry["Code"]) for entry in result["Failed"]] == [("bad", "InvalidParameterValue")]
+
+
 def test_fifo_delay_seconds_zero_leaves_the_queue_delay(sqs: Any) -> None:
     """On a FIFO queue a per-message DelaySeconds of 0 is accepted (sending and in a batch)
     and the queue's own DelaySeconds still applies; any other per-message value is refused."""

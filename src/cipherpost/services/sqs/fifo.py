@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from cipherpost.services.sqs.errors import InvalidParameterValue, MissingParameter
@@ -22,6 +22,9 @@ from cipherpost.services.sqs.queues import Queue
 MAX_ID_LENGTH: Final = 128
 _ID: Final = re.compile(r"[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]{1,128}")
 _NOT_FOR_TYPE: Final = "The request include parameter that is not valid for this queue type."
+_GROUP_REQUIRED: Final = "The request must contain the parameter MessageGroupId."
+_DEDUP_REQUIRED: Final = ("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId "
+                          "provided explicitly")
 
 
 def check_id(parameter: str, value: str) -> str:
@@ -58,13 +61,27 @@ def message_ids(queue: Queue, params: Mapping[str, Any], body: str) -> tuple[str
                                         f"Reason: {_NOT_FOR_TYPE}")
         return group, None
     if group is None:
-        raise MissingParameter("The request must contain the parameter MessageGroupId.")
+        raise MissingParameter(_GROUP_REQUIRED)
     if dedup is None:
         if not queue.content_based_deduplication:
-            raise InvalidParameterValue("The queue should either have ContentBasedDeduplication enabled or "
-                                        "MessageDeduplicationId provided explicitly")
+            raise InvalidParameterValue(_DEDUP_REQUIRED)
         dedup = content_hash(body)
     return group, dedup
+
+
+def check_batch_ids(queue: Queue, entries: Iterable[Mapping[str, Any]]) -> None:
+    """SendMessageBatch to a FIFO queue: an entry without MessageGroupId, or without
+    MessageDeduplicationId where the queue has no ContentBasedDeduplication, fails the whole
+    request (``InvalidParameterValue``), not just that entry as other entry errors do.
+    """
+    if not queue.fifo:
+        return
+    for entry in entries:
+        if entry.get("MessageGroupId") is None:
+            raise InvalidParameterValue(_GROUP_REQUIRED)
+    if not queue.content_based_deduplication and any(entry.get("MessageDeduplicationId") is None
+                                                     for entry in entries):
+        raise InvalidParameterValue(_DEDUP_REQUIRED)
 
 
 def delay_seconds(queue: Queue, value: int | None) -> int:

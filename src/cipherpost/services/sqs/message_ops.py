@@ -100,6 +100,7 @@ class MessageOperations(SqsCore):
     async def send_message_batch(self, ctx: RequestContext, params: Params) -> Result:
         queue = await self.queue_for(ctx, params)
         entries = check_batch(params.get("Entries"), "SendMessageBatch")
+        fifo.check_batch_ids(queue, entries)
         good: list[tuple[str, NewMessage]] = []
         failed: list[Result] = []
         total = 0
