@@ -87,8 +87,15 @@ def test_attribute_selection_and_digest_of_the_subset(sqs: Any, queue: str) -> N
     assert message["MessageAttributes"] == subset
     assert message["MD5OfMessageAttributes"] == attributes_md5(subset)
     assert set(message["Attributes"]) == {"SentTimestamp"}
-    (plain,) = sqs.receive_message(QueueUrl=queue)["Messages"]
+    (plain,) = sqs.receive_message(QueueUrl=queue, VisibilityTimeout=0)["Messages"]
     assert "MessageAttributes" not in plain and "Attributes" not in plain
+    # "prefix.*" selects the names that start with the text before ".*", dot or not; "*" all.
+    for names, expected in ((["a.x.*"], {"a.x"}), (["a.*", "b.*"], {"a.x", "a.y", "b"}), (["*"], set(attributes)),
+                            ([".*"], set(attributes)), (["c.*", "b"], {"b"})):
+        (message,) = sqs.receive_message(QueueUrl=queue, MessageAttributeNames=names, VisibilityTimeout=0)[
+            "Messages"]
+        assert set(message.get("MessageAttributes", {})) == expected, names
+        assert message["MD5OfMessageAttributes"] == attributes_md5({key: attributes[key] for key in expected})
 
 
 @pytest.mark.parametrize(("kwargs", "code"), [
