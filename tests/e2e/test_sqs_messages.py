@@ -205,9 +205,22 @@ def test_change_message_visibility(sqs: Any, queue: str) -> None:
     sqs.delete_message(QueueUrl=queue, ReceiptHandle=visible["ReceiptHandle"])
     sqs.send_message(QueueUrl=queue, MessageBody="w")
     fresh = sqs.receive_message(QueueUrl=queue, VisibilityTimeout=0)["Messages"][0]
-    with pytest.raises(sqs.exceptions.MessageNotInflight) as info:
-        sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=fresh["ReceiptHandle"], VisibilityTimeout=5)
-    assert code_of(info) == "AWS.SimpleQueueService.MessageNotInflight"
+    # Its visibility already ran out: SQS answers OK and the message stays visible.
+    sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=fresh["ReceiptHandle"], VisibilityTimeout=600)
+    result = sqs.change_message_visibility_batch(QueueUrl=queue, Entries=[
+        {"Id": "stale", "ReceiptHandle": fresh["ReceiptHandle"], "VisibilityTimeout": 600}])
+    assert [entry["Id"] for entry in result["Successful"]] == ["stale"]
+    latest = sqs.receive_message(QueueUrl=queue, VisibilityTimeout=600)["Messages"][0]
+    assert latest["MessageId"] == fresh["MessageId"]
+    # In flight under a newer receive, the older handle has expired.
+    with pytest.raises(ClientError) as info:
+        sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=fresh["ReceiptHandle"], VisibilityTimeout=0)
+    assert code_of(info) == "InvalidParameterValue"
+    assert "The receipt handle has expired" in info.value.response["Error"]["Message"]
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=latest["ReceiptHandle"])
+    with pytest.raises(ClientError) as info:
+        sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=latest["ReceiptHandle"], VisibilityTimeout=0)
+    assert code_of(info) == "InvalidParameterValue"
 
 
 def test_invalid_receipt_handle(sqs: Any, queue: str) -> None:

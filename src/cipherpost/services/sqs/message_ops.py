@@ -15,7 +15,6 @@ from cipherpost.services.sqs.core import SqsCore, bounded, check_batch, required
 from cipherpost.services.sqs.errors import (
     BatchRequestTooLong,
     InvalidParameterValue,
-    MessageNotInflight,
     QueueDoesNotExist,
 )
 from cipherpost.services.sqs.messages import UNLIMITED_RECEIVES, NewMessage, SendPlan, Sent, decode_receipt
@@ -291,7 +290,9 @@ class MessageOperations(SqsCore):
         if state is None:
             raise InvalidParameterValue(f"Value {handle} for parameter ReceiptHandle is invalid. Reason: Message "
                                         f"does not exist or is not available for visibility timeout change.")
-        if int(state["visible_at"]) <= now or int(state["receive_count"]) == 0:
-            raise MessageNotInflight("Message is not in flight.")
+        if int(state["visible_at"]) <= now:
+            # The receive's visibility timeout ran out and the message is back in the queue:
+            # SQS accepts the call and leaves the message as it is (visible).
+            return
         raise InvalidParameterValue(f"Value {handle} for parameter ReceiptHandle is invalid. Reason: The receipt "
                                     f"handle has expired.")
