@@ -189,6 +189,16 @@ def test_tags(sqs: Any) -> None:
     with pytest.raises(ClientError) as info:
         sqs.tag_queue(QueueUrl=url, Tags={f"k{i}": "v" for i in range(51)})
     assert error_of(info)[0] == "InvalidParameterValue"
+    # An empty map or list is no parameter at all.
+    sqs.tag_queue(QueueUrl=url, Tags={"env": "test"})
+    with pytest.raises(ClientError) as info:
+        sqs.tag_queue(QueueUrl=url, Tags={})
+    assert error_of(info)[0] == "MissingParameter"
+    assert info.value.response["Error"]["Message"] == "The request must contain the parameter Tags."
+    with pytest.raises(ClientError) as info:
+        sqs.untag_queue(QueueUrl=url, TagKeys=[])
+    assert error_of(info)[0] == "InvalidParameterValue"
+    assert sqs.list_queue_tags(QueueUrl=url)["Tags"] == {"env": "test"}
 
 
 def test_queue_url_with_any_host_is_accepted(sqs: Any) -> None:

@@ -46,9 +46,13 @@ def bounded(params: Mapping[str, Any], name: str, low: int, high: int, default: 
 
 
 def required(params: Mapping[str, Any], name: str) -> Any:
-    """A parameter that must be present and non-empty."""
+    """A parameter that must be present and non-empty.
+
+    An empty string, list or map counts as absent: the Query protocol cannot even send an
+    empty list or map, and SQS answers the JSON protocol's ``[]`` and ``{}`` alike.
+    """
     value = params.get(name)
-    if value is None or value == "":
+    if value is None or (isinstance(value, (str, list, dict)) and not value):
         raise MissingParameter(f"The request must contain the parameter {name}.")
     return value
 
