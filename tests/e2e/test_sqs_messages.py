@@ -329,6 +329,7 @@ def test_purge_queue(sqs: Any, queue: str) -> None:
     with pytest.raises(sqs.exceptions.PurgeQueueInProgress) as info:
         sqs.purge_queue(QueueUrl=queue)
     assert code_of(info) == "AWS.SimpleQueueService.PurgeQueueInProgress"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     sqs.send_message(QueueUrl=queue, MessageBody="after purge")
     assert sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"] == "after purge"
 

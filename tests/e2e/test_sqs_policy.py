@@ -162,4 +162,10 @@ def test_add_permission_with_no_actions_or_no_accounts(dev_server: ServerProcess
     assert code_of(info) == "InvalidParameterValue"
     assert info.value.response["Error"]["Message"] == (
         "Value [] for parameter PrincipalId is invalid. Reason: Unable to verify.")
+    with pytest.raises(ClientError) as info:
+        owner.add_permission(QueueUrl=url, Label="many", AWSAccountIds=[OTHER], Actions=[
+            "SendMessage", "ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility", "GetQueueAttributes",
+            "GetQueueUrl", "ListDeadLetterSourceQueues", "PurgeQueue"])
+    assert code_of(info) == "OverLimit"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     assert "Policy" not in owner.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
