@@ -168,6 +168,27 @@ def test_batch_request_errors(sqs: Any, queue: str, entries: list[dict[str, Any]
     assert code_of(info) == code
 
 
+def test_batch_size_limit_is_one_mebibyte_of_all_entries(sqs: Any) -> None:
+    """The batch limit counts every entry as sent, even one too large on its own, and is 1 MiB
+    whatever the queue's MaximumMessageSize (which still limits each message)."""
+    url = sqs.create_queue(QueueName=unique(), Attributes={"MaximumMessageSize": "1024"})["QueueUrl"]
+    with pytest.raises(sqs.exceptions.BatchRequestTooLong) as info:
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "big", "MessageBody": "b" * 1048577}])
+    assert info.value.response["Error"]["Message"] == (
+        "Batch requests cannot be longer than 1048576 bytes. You have sent 1048577 bytes.")
+    attributes = {"k": {"DataType": "String", "StringValue": "x"}}
+    with pytest.raises(sqs.exceptions.BatchRequestTooLong):
+        sqs.send_message_batch(QueueUrl=url, Entries=[
+            {"Id": "one", "MessageBody": "a" * 1048561, "MessageAttributes": attributes},
+            {"Id": "two", "MessageBody": "a" * 8}])
+    result = sqs.send_message_batch(QueueUrl=url, Entries=[
+        {"Id": "one", "MessageBody": "a" * 1015, "MessageAttributes": attributes},
+        {"Id": "two", "MessageBody": "a" * 1000},
+        {"Id": "three", "MessageBody": "a" * 1025}])
+    assert sorted(entry["Id"] for entry in result["Successful"]) == ["one", "two"]
+    assert [(entry["Id"], entry["Code"]) for entry in result["Failed"]] == [("three", "InvalidParameterValue")]
+
+
 def test_visibility_timeout_expiry_and_receive_count(sqs: Any, queue: str) -> None:
     sqs.send_message(QueueUrl=queue, MessageBody="again")
     first = sqs.receive_message(QueueUrl=queue, VisibilityTimeout=1, AttributeNames=["All"])["Messages"][0]
