@@ -168,6 +168,13 @@ def test_batch_request_errors(sqs: Any, queue: str, entries: list[dict[str, Any]
     assert code_of(info) == code
 
 
+def test_batch_with_repeated_ids_names_the_first_repeat(sqs: Any, queue: str) -> None:
+    entries = [{"Id": entry_id, "MessageBody": "x"} for entry_id in ("id_1", "id_2", "id_2", "id_1")]
+    with pytest.raises(sqs.exceptions.BatchEntryIdsNotDistinct) as info:
+        sqs.send_message_batch(QueueUrl=queue, Entries=entries)
+    assert info.value.response["Error"]["Message"] == "Id id_2 repeated."
+
+
 def test_batch_size_limit_is_one_mebibyte_of_all_entries(sqs: Any) -> None:
     """The batch limit counts every entry as sent, even one too large on its own, and is 1 MiB
     whatever the queue's MaximumMessageSize (which still limits each message)."""

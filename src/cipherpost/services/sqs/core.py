@@ -74,9 +74,11 @@ def check_batch(entries: Iterable[Mapping[str, Any]] | None, operation: str) -> 
         if not _BATCH_ID.fullmatch(entry_id):
             raise InvalidBatchEntryId("A batch entry id can only contain alphanumeric characters, hyphens and "
                                       "underscores. It can be at most 80 letters long.")
-    if len(set(ids)) != len(ids):
-        duplicate = next(entry_id for entry_id in ids if ids.count(entry_id) > 1)
-        raise BatchEntryIdsNotDistinct(f"Id {duplicate} repeated.")
+    seen: set[str] = set()
+    for entry_id in ids:
+        if entry_id in seen:  # the first entry that repeats an earlier one is reported
+            raise BatchEntryIdsNotDistinct(f"Id {entry_id} repeated.")
+        seen.add(entry_id)
     return items
 
 
