@@ -92,6 +92,48 @@ def test_fifo_send_errors(sqs: Any, kwargs: dict[str, Any], code: str) -> None:
     assert info.value.response["Error"]["Code"] == code
 
 
+@pytest.mark.parametrize(("content_based", "missing", "message"), [
+    ("false", "MessageGroupId", "The request must contain the parameter MessageGroupId."),
+    ("true", "MessageGroupId", "The request must contain the parameter MessageGroupId."),
+    ("false", "MessageDeduplicationId", "The queue should either have ContentBasedDeduplication enabled or "
+                                        "MessageDeduplicationId provided explicitly"),
+])
+def test_fifo_batch_entry_without_an_id_fails_the_whole_request(sqs: Any, content_based: str, missing: str,
+                                                                message: str) -> None:
+    url = fifo_queue(sqs, ContentBasedDeduplication=content_based)
+    good = {"Id": "good", "MessageBody": "a", "MessageGroupId": "g", "MessageDeduplicationId": "d1"}
+    bad = {"Id": "bad", "MessageBody": "b", "MessageGroupId": "g", "MessageDeduplicationId": "d2"}
+    del bad[missing]
+    with pytest.raises(ClientError) as info:
+        sqs.send_message_batch(QueueUrl=url, Entries=[good, bad])
+    assert info.value.response["Error"]["Code"] == "InvalidParameterValue"
+    assert info.value.response["Error"]["Message"] == message
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)
+    # Other entry errors still fail only their entry.
+    result = sqs.send_message_batch(QueueUrl=url, Entries=[good, {**good, "Id": "bad", "MessageGroupId": "a b"}])
+    assert [entry["Id"] for entry in result["Successful"]] == ["good"]
+    assert [(entry["Id"], entry["Code"]) for entry in result["Failed"]] == [("bad", "InvalidParameterValue")]
+
+
+def test_fifo_delay_seconds_zero_leaves_the_queue_delay(sqs: Any) -> None:
+    """On a FIFO queue a per-message DelaySeconds of 0 is accepted (sending and in a batch)
+    and the queue's own DelaySeconds still applies; any other per-message value is refused."""
+    url = fifo_queue(sqs, ContentBasedDeduplication="true", DelaySeconds="2")
+    sent = sqs.send_message(QueueUrl=url, MessageBody="one", MessageGroupId="g", DelaySeconds=0)
+    assert "SequenceNumber" in sent
+    batch = sqs.send_message_batch(QueueUrl=url, Entries=[
+        {"Id": "two", "MessageBody": "two", "MessageGroupId": "g", "DelaySeconds": 0}])
+    assert [entry["Id"] for entry in batch["Successful"]] == ["two"] and not batch.get("Failed")
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesDelayed"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "2"
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=5)["Messages"]
+    assert received[0]["Body"] == "one"
+    with pytest.raises(ClientError) as info:
+        sqs.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="g", DelaySeconds=1)
+    assert info.value.response["Error"]["Code"] == "InvalidParameterValue"
+
+
 def test_receive_request_attempt_id_returns_the_same_messages(sqs: Any) -> None:
     url = fifo_queue(sqs, ContentBasedDeduplication="true")
     sqs.send_message(QueueUrl=url, MessageBody="once", MessageGroupId="g")

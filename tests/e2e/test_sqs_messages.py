@@ -87,8 +87,15 @@ def test_attribute_selection_and_digest_of_the_subset(sqs: Any, queue: str) -> N
     assert message["MessageAttributes"] == subset
     assert message["MD5OfMessageAttributes"] == attributes_md5(subset)
     assert set(message["Attributes"]) == {"SentTimestamp"}
-    (plain,) = sqs.receive_message(QueueUrl=queue)["Messages"]
+    (plain,) = sqs.receive_message(QueueUrl=queue, VisibilityTimeout=0)["Messages"]
     assert "MessageAttributes" not in plain and "Attributes" not in plain
+    # "prefix.*" selects the names that start with the text before ".*", dot or not; "*" all.
+    for names, expected in ((["a.x.*"], {"a.x"}), (["a.*", "b.*"], {"a.x", "a.y", "b"}), (["*"], set(attributes)),
+                            ([".*"], set(attributes)), (["c.*", "b"], {"b"})):
+        (message,) = sqs.receive_message(QueueUrl=queue, MessageAttributeNames=names, VisibilityTimeout=0)[
+            "Messages"]
+        assert set(message.get("MessageAttributes", {})) == expected, names
+        assert message["MD5OfMessageAttributes"] == attributes_md5({key: attributes[key] for key in expected})
 
 
 @pytest.mark.parametrize(("kwargs", "code"), [
@@ -159,6 +166,34 @@ def test_batch_request_errors(sqs: Any, queue: str, entries: list[dict[str, Any]
     with pytest.raises(getattr(sqs.exceptions, exception)) as info:
         sqs.send_message_batch(QueueUrl=queue, Entries=entries)
     assert code_of(info) == code
+
+
+def test_batch_with_repeated_ids_names_the_first_repeat(sqs: Any, queue: str) -> None:
+    entries = [{"Id": entry_id, "MessageBody": "x"} for entry_id in ("id_1", "id_2", "id_2", "id_1")]
+    with pytest.raises(sqs.exceptions.BatchEntryIdsNotDistinct) as info:
+        sqs.send_message_batch(QueueUrl=queue, Entries=entries)
+    assert info.value.response["Error"]["Message"] == "Id id_2 repeated."
+
+
+def test_batch_size_limit_is_one_mebibyte_of_all_entries(sqs: Any) -> None:
+    """The batch limit counts every entry as sent, even one too large on its own, and is 1 MiB
+    whatever the queue's MaximumMessageSize (which still limits each message)."""
+    url = sqs.create_queue(QueueName=unique(), Attributes={"MaximumMessageSize": "1024"})["QueueUrl"]
+    with pytest.raises(sqs.exceptions.BatchRequestTooLong) as info:
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "big", "MessageBody": "b" * 1048577}])
+    assert info.value.response["Error"]["Message"] == (
+        "Batch requests cannot be longer than 1048576 bytes. You have sent 1048577 bytes.")
+    attributes = {"k": {"DataType": "String", "StringValue": "x"}}
+    with pytest.raises(sqs.exceptions.BatchRequestTooLong):
+        sqs.send_message_batch(QueueUrl=url, Entries=[
+            {"Id": "one", "MessageBody": "a" * 1048561, "MessageAttributes": attributes},
+            {"Id": "two", "MessageBody": "a" * 8}])
+    result = sqs.send_message_batch(QueueUrl=url, Entries=[
+        {"Id": "one", "MessageBody": "a" * 1015, "MessageAttributes": attributes},
+        {"Id": "two", "MessageBody": "a" * 1000},
+        {"Id": "three", "MessageBody": "a" * 1025}])
+    assert sorted(entry["Id"] for entry in result["Successful"]) == ["one", "two"]
+    assert [(entry["Id"], entry["Code"]) for entry in result["Failed"]] == [("three", "InvalidParameterValue")]
 
 
 def test_visibility_timeout_expiry_and_receive_count(sqs: Any, queue: str) -> None:
@@ -314,6 +349,7 @@ def test_purge_queue(sqs: Any, queue: str) -> None:
     with pytest.raises(sqs.exceptions.PurgeQueueInProgress) as info:
         sqs.purge_queue(QueueUrl=queue)
     assert code_of(info) == "AWS.SimpleQueueService.PurgeQueueInProgress"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     sqs.send_message(QueueUrl=queue, MessageBody="after purge")
     assert sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"] == "after purge"
 

@@ -146,3 +146,26 @@ def test_accounts_have_separate_namespaces(dev_server: ServerProcess, tmp_path: 
     mine = client(dev_server).create_queue(QueueName=name)["QueueUrl"]
     theirs = client(dev_server, OTHER).create_queue(QueueName=name)["QueueUrl"]
     assert mine != theirs and theirs.endswith(f"/{OTHER}/{name}")
+
+
+def test_add_permission_with_no_actions_or_no_accounts(dev_server: ServerProcess) -> None:
+    """An empty list is no list: no Actions is MissingParameter, no AWSAccountIds a principal
+    SQS cannot verify; either way no statement is added."""
+    owner = client(dev_server)
+    url, _ = new_queue(owner)
+    with pytest.raises(ClientError) as info:
+        owner.add_permission(QueueUrl=url, Label="none", AWSAccountIds=[OTHER], Actions=[])
+    assert code_of(info) == "MissingParameter"
+    assert info.value.response["Error"]["Message"] == "The request must contain the parameter Actions."
+    with pytest.raises(ClientError) as info:
+        owner.add_permission(QueueUrl=url, Label="none", AWSAccountIds=[], Actions=["SendMessage"])
+    assert code_of(info) == "InvalidParameterValue"
+    assert info.value.response["Error"]["Message"] == (
+        "Value [] for parameter PrincipalId is invalid. Reason: Unable to verify.")
+    with pytest.raises(ClientError) as info:
+        owner.add_permission(QueueUrl=url, Label="many", AWSAccountIds=[OTHER], Actions=[
+            "SendMessage", "ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility", "GetQueueAttributes",
+            "GetQueueUrl", "ListDeadLetterSourceQueues", "PurgeQueue"])
+    assert code_of(info) == "OverLimit"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert "Policy" not in owner.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]

@@ -189,6 +189,16 @@ def test_tags(sqs: Any) -> None:
     with pytest.raises(ClientError) as info:
         sqs.tag_queue(QueueUrl=url, Tags={f"k{i}": "v" for i in range(51)})
     assert error_of(info)[0] == "InvalidParameterValue"
+    # An empty map or list is no parameter at all.
+    sqs.tag_queue(QueueUrl=url, Tags={"env": "test"})
+    with pytest.raises(ClientError) as info:
+        sqs.tag_queue(QueueUrl=url, Tags={})
+    assert error_of(info)[0] == "MissingParameter"
+    assert info.value.response["Error"]["Message"] == "The request must contain the parameter Tags."
+    with pytest.raises(ClientError) as info:
+        sqs.untag_queue(QueueUrl=url, TagKeys=[])
+    assert error_of(info)[0] == "InvalidParameterValue"
+    assert sqs.list_queue_tags(QueueUrl=url)["Tags"] == {"env": "test"}
 
 
 def test_queue_url_with_any_host_is_accepted(sqs: Any) -> None:
@@ -200,6 +210,25 @@ def test_queue_url_with_any_host_is_accepted(sqs: Any) -> None:
         "Attributes"]["ApproximateNumberOfMessages"] == "1"
     with pytest.raises(sqs.exceptions.QueueDoesNotExist):
         sqs.send_message(QueueUrl="not-a-url", MessageBody="x")
+
+
+def test_a_bare_queue_name_is_accepted_as_the_queue_url(sqs: Any) -> None:
+    """SQS resolves a queue name given as QueueUrl to that queue of the caller's account."""
+    name = unique()
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    sent = sqs.send_message(QueueUrl=name, MessageBody="by name")
+    message = sqs.receive_message(QueueUrl=name, WaitTimeSeconds=1)["Messages"][0]
+    assert message["MessageId"] == sent["MessageId"]
+    sqs.delete_message(QueueUrl=name, ReceiptHandle=message["ReceiptHandle"])
+    assert sqs.get_queue_attributes(QueueUrl=name, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"] == (
+        f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}")
+    sqs.delete_queue(QueueUrl=name)
+    with pytest.raises(sqs.exceptions.QueueDoesNotExist) as info:
+        sqs.get_queue_attributes(QueueUrl=url)
+    assert error_of(info) == ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+    for bad in (unique("missing"), "bad name", f"{ACCOUNT}/{name}"):
+        with pytest.raises(sqs.exceptions.QueueDoesNotExist):
+            sqs.send_message(QueueUrl=bad, MessageBody="x")
 
 
 def test_aws_cli(server: ServerProcess) -> None:

@@ -78,6 +78,8 @@ class MissingParameter(AwsError):
 
     code = "MissingParameter"
     status = 400
+    #: SQS's JSON protocol names it so in ``__type`` (the Query code goes in x-amzn-query-error).
+    json_code = "MissingRequiredParameterException"
 
 
 class InvalidParameterValue(AwsError):
@@ -85,6 +87,7 @@ class InvalidParameterValue(AwsError):
 
     code = "InvalidParameterValue"
     status = 400
+    json_code = "InvalidParameterValueException"
 
 
 class ValidationException(AwsError):

@@ -8,7 +8,7 @@ import pytest
 
 from cipherpost.errors import AwsError, InternalFailure, InvalidClientTokenId, aws_error
 from cipherpost.protocol import HttpRequest, guess_protocol, registry, serialize_error
-from cipherpost.protocol.errors import InvalidAction, MissingAction
+from cipherpost.protocol.errors import InvalidAction, InvalidParameterValue, MissingAction, MissingParameter
 from cipherpost.protocol.routing import Route
 
 from .wire import botocore_parse
@@ -70,6 +70,19 @@ def test_sqs_error_without_query_code_keeps_shape_name() -> None:
     error = _error("sqs", "json", "SendMessage", aws_error("KmsDisabled", "disabled"))
 
     assert (error["Code"], error["QueryErrorCode"]) == ("KmsDisabled", "KmsDisabled")
+
+
+def test_sqs_common_errors_have_their_json_names() -> None:
+    """MissingParameter and InvalidParameterValue are not model shapes: over JSON, SQS types
+    them ``MissingRequiredParameterException`` / ``InvalidParameterValueException`` and
+    sends the Query code in x-amzn-query-error, which botocore reports as Error.Code."""
+    missing = _error("sqs", "json", "SendMessage", MissingParameter("no body"))
+    invalid = _error("sqs", "json", "SendMessage", InvalidParameterValue("bad"))
+    query = _error("sqs", "query", "SendMessage", MissingParameter("no body"))
+
+    assert (missing["Code"], missing["QueryErrorCode"]) == ("MissingParameter", "MissingRequiredParameterException")
+    assert (invalid["Code"], invalid["QueryErrorCode"]) == ("InvalidParameterValue", "InvalidParameterValueException")
+    assert query["Code"] == "MissingParameter"
 
 
 def test_iam_error_shape_maps_to_query_code() -> None:

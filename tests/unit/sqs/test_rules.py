@@ -49,13 +49,19 @@ def test_queue_names(name: str, fifo: bool, ok: bool) -> None:
     "/123456789012/q",
 ])
 def test_queue_url_from_any_host(url: str) -> None:
-    assert parse_queue_url(url) == QueueRef("123456789012", "q")
+    assert parse_queue_url(url, "000000000000") == QueueRef("123456789012", "q")
 
 
-@pytest.mark.parametrize("url", ["q", "http://h/q", "http://h/12345/q", "http://h/123456789012/q/extra"])
+@pytest.mark.parametrize("name", ["q", "q.fifo", " q "])
+def test_a_bare_queue_name_is_a_queue_of_the_callers_account(name: str) -> None:
+    assert parse_queue_url(name, "000000000000") == QueueRef("000000000000", name.strip())
+
+
+@pytest.mark.parametrize("url", ["", "bad name", "http://h/q", "http://h/12345/q", "http://h/123456789012/q/extra",
+                                 "12345/q", "/q"])
 def test_bad_queue_urls(url: str) -> None:
     with pytest.raises(AwsError) as info:
-        parse_queue_url(url)
+        parse_queue_url(url, "000000000000")
     assert info.value.code == "QueueDoesNotExist"
 
 

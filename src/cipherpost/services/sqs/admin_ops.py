@@ -44,8 +44,10 @@ class AdminOperations(SqsCore):
         if not _LABEL.fullmatch(label):
             raise InvalidParameterValue(f"Value {label} for parameter Label is invalid. Reason: Can only include "
                                         f"alphanumeric characters, hyphens, or underscores. 1 to 80 in length.")
-        accounts = [str(account) for account in required(params, "AWSAccountIds")]
         actions = [str(action) for action in required(params, "Actions")]
+        accounts = [str(account) for account in params.get("AWSAccountIds") or ()]
+        if not accounts:
+            raise InvalidParameterValue("Value [] for parameter PrincipalId is invalid. Reason: Unable to verify.")
         for account in accounts:
             if not _ACCOUNT.fullmatch(account):
                 raise InvalidParameterValue(f"Value {account} for parameter PrincipalId is invalid. Reason: "

@@ -8,6 +8,8 @@ From "SendMessage" and "Amazon SQS message attributes" (SQS Developer Guide):
   ``.custom-suffix``, 256 characters at most; a Number has up to 38 significant digits
   between 10^-128 and 10^126;
 - the body plus every attribute's name, type and value count toward MaximumMessageSize;
+  a whole SendMessageBatch counts toward 1 MiB (the largest MaximumMessageSize), whatever
+  the queue's own MaximumMessageSize;
 - the only system attribute is ``AWSTraceHeader``, of type String.
 """
 
@@ -148,6 +150,19 @@ def attributes_size(attributes: Mapping[str, Mapping[str, Any]]) -> int:
 def message_size(body: str, attributes: Mapping[str, Mapping[str, Any]]) -> int:
     """The size SQS checks against MaximumMessageSize."""
     return len(body.encode("utf-8")) + attributes_size(attributes)
+
+
+def entry_size(entry: Mapping[str, Any]) -> int:
+    """The size a batch entry counts toward the batch limit, taken as sent (before, and
+    whatever, its own validation): body plus each attribute's name, type and value."""
+    body = entry.get("MessageBody")
+    total = len(body.encode("utf-8")) if isinstance(body, str) else 0
+    for name, value in (entry.get("MessageAttributes") or {}).items():
+        total += len(str(name).encode("utf-8")) + len(str(value.get("DataType") or "").encode("utf-8"))
+        binary, text = value.get("BinaryValue"), value.get("StringValue")
+        total += len(binary) if isinstance(binary, (bytes, bytearray)) else 0
+        total += len(text.encode("utf-8")) if isinstance(text, str) else 0
+    return total
 
 
 def check_size(size: int, maximum: int) -> None:

@@ -46,9 +46,13 @@ def bounded(params: Mapping[str, Any], name: str, low: int, high: int, default: 
 
 
 def required(params: Mapping[str, Any], name: str) -> Any:
-    """A parameter that must be present and non-empty."""
+    """A parameter that must be present and non-empty.
+
+    An empty string, list or map counts as absent: the Query protocol cannot even send an
+    empty list or map, and SQS answers the JSON protocol's ``[]`` and ``{}`` alike.
+    """
     value = params.get(name)
-    if value is None or value == "":
+    if value is None or (isinstance(value, (str, list, dict)) and not value):
         raise MissingParameter(f"The request must contain the parameter {name}.")
     return value
 
@@ -70,9 +74,11 @@ def check_batch(entries: Iterable[Mapping[str, Any]] | None, operation: str) -> 
         if not _BATCH_ID.fullmatch(entry_id):
             raise InvalidBatchEntryId("A batch entry id can only contain alphanumeric characters, hyphens and "
                                       "underscores. It can be at most 80 letters long.")
-    if len(set(ids)) != len(ids):
-        duplicate = next(entry_id for entry_id in ids if ids.count(entry_id) > 1)
-        raise BatchEntryIdsNotDistinct(f"Id {duplicate} repeated.")
+    seen: set[str] = set()
+    for entry_id in ids:
+        if entry_id in seen:  # the first entry that repeats an earlier one is reported
+            raise BatchEntryIdsNotDistinct(f"Id {entry_id} repeated.")
+        seen.add(entry_id)
     return items
 
 
@@ -140,10 +146,10 @@ class SqsCore(Provider):
 
         Raises:
             MissingParameter: no QueueUrl.
-            QueueDoesNotExist: no such queue.
+            QueueDoesNotExist: no such queue (a bare queue name means one of the caller's account).
             AccessDenied: the policies do not allow the caller.
         """
-        ref = parse_queue_url(str(required(params, "QueueUrl")))
+        ref = parse_queue_url(str(required(params, "QueueUrl")), ctx.caller.account_id)
         queue = await self.queues.require(ref)
         await self.access.check(ctx, queue, operation=operation)
         return queue

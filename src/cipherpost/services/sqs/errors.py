@@ -127,8 +127,7 @@ class PurgeQueueInProgress(AwsError):
     the last 60 seconds (the time it can take to delete the messages in the queue)."""
 
     code = "PurgeQueueInProgress"
-    status = 403
-    json_status = 400
+    status = 403  # over both protocols: the JSON protocol keeps the Query API's HTTP status
 
 
 class OverLimit(AwsError):
@@ -136,7 +135,6 @@ class OverLimit(AwsError):
 
     code = "OverLimit"
     status = 403
-    json_status = 400
 
 
 class UnsupportedOperation(AwsError):

@@ -4,16 +4,16 @@
 ``!"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~``. On a FIFO queue MessageGroupId is required, and
 MessageDeduplicationId is required unless the queue has ContentBasedDeduplication, in
 which case it defaults to the SHA-256 of the body. Per-message DelaySeconds is not
-allowed on FIFO queues, except 0, which AWS accepts and ignores (the queue's delay
-applies). Standard queues refuse MessageDeduplicationId, and accept MessageGroupId (fair
-queues, 2025) without ordering.
+allowed on FIFO queues, except 0, which leaves the queue's own delay in force. Standard
+queues refuse MessageDeduplicationId, and accept MessageGroupId (fair queues, 2025)
+without ordering.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from cipherpost.services.sqs.errors import InvalidParameterValue, MissingParameter
@@ -22,6 +22,9 @@ from cipherpost.services.sqs.queues import Queue
 MAX_ID_LENGTH: Final = 128
 _ID: Final = re.compile(r"[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]{1,128}")
 _NOT_FOR_TYPE: Final = "The request include parameter that is not valid for this queue type."
+_GROUP_REQUIRED: Final = "The request must contain the parameter MessageGroupId."
+_DEDUP_REQUIRED: Final = ("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId "
+                          "provided explicitly")
 
 
 def check_id(parameter: str, value: str) -> str:
@@ -57,34 +60,35 @@ def message_ids(queue: Queue, params: Mapping[str, Any], body: str) -> tuple[str
             raise InvalidParameterValue(f"Value {dedup} for parameter MessageDeduplicationId is invalid. "
                                         f"Reason: {_NOT_FOR_TYPE}")
         return group, None
-    require_ids(queue, params)
-    return group, content_hash(body) if dedup is None else dedup
+    if group is None:
+        raise MissingParameter(_GROUP_REQUIRED)
+    if dedup is None:
+        if not queue.content_based_deduplication:
+            raise InvalidParameterValue(_DEDUP_REQUIRED)
+        dedup = content_hash(body)
+    return group, dedup
 
 
-def require_ids(queue: Queue, params: Mapping[str, Any]) -> None:
-    """Raise unless a message for FIFO ``queue`` has the ids it needs (no check on a standard queue).
-
-    SendMessageBatch checks every entry this way first: AWS fails the whole request (not the
-    entry) when one lacks them.
-
-    Raises:
-        MissingParameter: no MessageGroupId.
-        InvalidParameterValue: no MessageDeduplicationId, and no ContentBasedDeduplication.
+def check_batch_ids(queue: Queue, entries: Iterable[Mapping[str, Any]]) -> None:
+    """SendMessageBatch to a FIFO queue: an entry without MessageGroupId, or without
+    MessageDeduplicationId where the queue has no ContentBasedDeduplication, fails the whole
+    request (``InvalidParameterValue``), not just that entry as other entry errors do.
     """
     if not queue.fifo:
         return
-    if params.get("MessageGroupId") is None:
-        raise MissingParameter("The request must contain the parameter MessageGroupId.")
-    if params.get("MessageDeduplicationId") is None and not queue.content_based_deduplication:
-        raise InvalidParameterValue("The queue should either have ContentBasedDeduplication enabled or "
-                                    "MessageDeduplicationId provided explicitly")
+    for entry in entries:
+        if entry.get("MessageGroupId") is None:
+            raise InvalidParameterValue(_GROUP_REQUIRED)
+    if not queue.content_based_deduplication and any(entry.get("MessageDeduplicationId") is None
+                                                     for entry in entries):
+        raise InvalidParameterValue(_DEDUP_REQUIRED)
 
 
 def delay_seconds(queue: Queue, value: int | None) -> int:
     """The delay of one message: its own DelaySeconds (standard queues only) or the queue's.
 
-    A FIFO message's DelaySeconds of 0 means "no per-message delay" (AWS accepts it); any
-    other value raises ``InvalidParameterValue``.
+    A FIFO queue takes ``DelaySeconds=0`` as "not given" (the queue's delay applies); any
+    other per-message value is refused there.
     """
     if value is None or (queue.fifo and value == 0):
         return queue.delay_seconds

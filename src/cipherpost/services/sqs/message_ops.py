@@ -26,6 +26,8 @@ from cipherpost.store import Row, StepResult
 
 MAX_VISIBILITY: Final = 43200
 MAX_WAIT: Final = 20
+#: A SendMessageBatch's entries together: the largest MaximumMessageSize, whatever the queue's.
+MAX_BATCH_BYTES: Final = 1_048_576
 #: "ReceiveRequestAttemptId": a retry within 5 minutes returns the same messages.
 ATTEMPT_TTL: Final = 300.0
 
@@ -105,22 +107,20 @@ class MessageOperations(SqsCore):
     async def send_message_batch(self, ctx: RequestContext, params: Params) -> Result:
         queue = await self.queue_for(ctx, params)
         entries = check_batch(params.get("Entries"), "SendMessageBatch")
-        for entry in entries:
-            fifo.require_ids(queue, entry)
+        total = sum(contents.entry_size(entry) for entry in entries)
+        if total > MAX_BATCH_BYTES:
+            raise BatchRequestTooLong(f"Batch requests cannot be longer than {MAX_BATCH_BYTES} bytes. "
+                                      f"You have sent {total} bytes.")
+        fifo.check_batch_ids(queue, entries)
         good: list[tuple[str, NewMessage]] = []
         failed: list[Result] = []
-        total = 0
         for entry in entries:
             try:
-                message, size = self.new_message(queue, entry, ctx.caller.principal_id)
+                message, _ = self.new_message(queue, entry, ctx.caller.principal_id)
             except AwsError as error:
                 failed.append(_failure(str(entry["Id"]), error))
                 continue
-            total += size
             good.append((str(entry["Id"]), message))
-        if total > queue.maximum_message_size:
-            raise BatchRequestTooLong(f"Batch requests cannot be longer than {queue.maximum_message_size} bytes. "
-                                      f"You have sent {total} bytes.")
         sent = await self.send(ctx, queue, [message for _, message in good]) if good else []
         successful = [{"Id": entry_id, **_sent_result(item)} for (entry_id, _), item in zip(good, sent, strict=True)]
         return {"Successful": successful, "Failed": failed}

@@ -3,7 +3,8 @@
 "CreateQueue" (SQS API reference): a name has 1 to 80 characters, alphanumeric, hyphens
 and underscores; a FIFO queue's name ends in ``.fifo`` (the suffix counts toward the 80).
 A queue URL is ``<base URL>/<account>/<name>``; AWS accepts a queue URL whatever host the
-client used to reach it, so only the path decides which queue is meant.
+client used to reach it, so only the path decides which queue is meant, and it accepts a
+bare queue name in place of the URL (a queue of the caller's account).
 """
 
 from __future__ import annotations
@@ -64,22 +65,28 @@ def queue_arn(region: str, ref: QueueRef) -> str:
     return f"arn:aws:sqs:{region}:{ref.account_id}:{ref.queue_name}"
 
 
-def parse_queue_url(url: str) -> QueueRef:
+def parse_queue_url(url: str, account_id: str) -> QueueRef:
     """The queue a queue URL names, from its path ``/<account>/<name>`` (any scheme and host).
 
-    A bare queue name is not accepted: AWS answers ``QueueDoesNotExist`` for anything that
-    is not the URL of an existing queue.
+    A bare queue name (no ``/``) names that queue in ``account_id``, the caller's account:
+    SQS resolves it so, and SDKs configured not to use the queue URL as the endpoint send
+    names this way.
 
     Raises:
-        QueueDoesNotExist: the URL has no ``/<12-digit account>/<name>`` path.
+        QueueDoesNotExist: neither a URL with a ``/<12-digit account>/<name>`` path nor a
+            queue name.
     """
     text = url.strip()
     path = urlsplit(text).path if "://" in text else text
     parts = [unquote(part) for part in path.split("/") if part]
     # Only a name that could be a queue's is looked up (AWS: anything else does not exist).
     name = parts[-1] if parts else ""
-    if len(parts) == 2 and _ACCOUNT.fullmatch(parts[0]) and is_queue_name(name, fifo=name.endswith(FIFO_SUFFIX)):
-        return QueueRef(parts[0], parts[1])
+    if not is_queue_name(name, fifo=name.endswith(FIFO_SUFFIX)):
+        raise QueueDoesNotExist("The specified queue does not exist.")
+    if len(parts) == 2 and _ACCOUNT.fullmatch(parts[0]):
+        return QueueRef(parts[0], name)
+    if "://" not in text and "/" not in text:
+        return QueueRef(account_id, name)
     raise QueueDoesNotExist("The specified queue does not exist.")
 
 

@@ -193,7 +193,7 @@ class QueueOperations(SqsCore):
     @operation("TagQueue")
     async def tag_queue(self, ctx: RequestContext, params: Params) -> Result:
         queue = await self.queue_for(ctx, params)
-        tags = {**queue.tags, **(params.get("Tags") or {})}
+        tags = {**queue.tags, **required(params, "Tags")}
         check_tags(tags)
         if len(tags) > MAX_TAGS:
             raise InvalidParameterValue(f"Too many tags added for queue {queue.ref.queue_name}.")
@@ -204,6 +204,8 @@ class QueueOperations(SqsCore):
     async def untag_queue(self, ctx: RequestContext, params: Params) -> Result:
         queue = await self.queue_for(ctx, params)
         removed = set(params.get("TagKeys") or ())
+        if not removed:
+            raise InvalidParameterValue("Tag keys must be between 1 and 128 characters in length.")
         await self.queues.set_tags(queue, {key: value for key, value in queue.tags.items() if key not in removed})
         return {}
 

@@ -2,8 +2,9 @@
 
 "ReceiveMessage": ``MessageSystemAttributeNames`` (and the older ``AttributeNames``) select
 system attributes, ``All`` selecting every one; ``MessageAttributeNames`` selects message
-attributes by name, ``All`` or ``.*`` selecting every one and ``prefix.*`` those whose name
-starts with ``prefix.``. ``MD5OfMessageAttributes`` covers the attributes returned.
+attributes by name, ``All``, ``*`` or ``.*`` selecting every one and ``prefix.*`` those whose
+name starts with ``prefix`` (``Hel.*`` selects ``Hello`` and ``Help.Me``).
+``MD5OfMessageAttributes`` covers the attributes returned.
 """
 
 from __future__ import annotations
@@ -44,10 +45,10 @@ def select_attributes(attributes: Attributes, names: Iterable[str] | None) -> At
     wanted = list(names or ())
     if not wanted or not attributes:
         return {}
-    if "All" in wanted or ".*" in wanted:
+    if {"All", "*", ".*"} & set(wanted):
         return attributes
     exact = {name for name in wanted if not name.endswith(".*")}
-    prefixes = tuple(name[:-1] for name in wanted if name.endswith(".*"))
+    prefixes = tuple(name[:-2] for name in wanted if name.endswith(".*"))
     return {name: value for name, value in attributes.items() if name in exact or name.startswith(prefixes)}
 
 
