@@ -154,12 +154,21 @@ def _exists(operand: object) -> Condition:
 
 def _cidr(operand: object) -> Condition:
     """IP address matching on strings (AWS: ``{"cidr": "10.0.0.0/24"}``, IPv4 and IPv6)."""
-    text = _string_operand("cidr", operand)
+    # AWS's texts: a non-string operand is refused as "prefix match pattern must be a string"
+    # (sic); the mask is checked before the address, and the error names the address alone.
+    text = _string_operand("prefix", operand)
     if text.count("/") != 1:
         raise filter_policy_error("Malformed CIDR, one '/' required")
+    address, _, mask = text.partition("/")
+    if not mask.isascii() or not mask.isdigit():
+        raise filter_policy_error("Malformed CIDR, mask bits must be an integer")
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        raise filter_policy_error(f"Nonstandard IP address: {address}") from None
     try:
         network = ipaddress.ip_network(text, strict=False)
-    except ValueError:
+    except ValueError:  # a mask too long for the address
         raise filter_policy_error(f"Nonstandard IP address: {text}") from None
 
     def test(value: Scalar) -> bool:
@@ -178,7 +187,8 @@ def _numeric(operand: object) -> Condition:
 
     Read left to right as AWS reads it: an operator, its number, and after a lower bound
     (``>``, ``>=``) optionally an upper one (``<``, ``<=``); nothing may follow ``=`` or an
-    upper bound, so ``["<", 100, ">", 10]`` is refused ("Too many elements").
+    upper bound, so ``["<", 100, ">", 10]`` is refused ("Too many elements"), as is anything
+    after a complete range ("Too many terms").
     """
     if not isinstance(operand, list):
         raise filter_policy_error("Value of numeric must be an array.")
@@ -201,8 +211,9 @@ def _numeric(operand: object) -> Condition:
             bounds["upper"] = (_policy_number(next(items, None), second), second == "<=")
             if bounds["lower"][0] >= bounds["upper"][0]:
                 raise filter_policy_error("Bottom must be less than top")
-    if next(items, _END) is not _END:
-        raise filter_policy_error("Too many elements in numeric expression")
+    if next(items, _END) is not _END:  # AWS words the two cases differently
+        raise filter_policy_error("Too many terms in numeric range expression" if len(bounds) == 2
+                                  else "Too many elements in numeric expression")
     return Condition("numeric", _range_test(bounds))
 
 
