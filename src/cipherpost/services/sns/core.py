@@ -25,7 +25,7 @@ from cipherpost.services.sns.payloads import Payloads
 from cipherpost.services.sns.signing import SigningKey
 from cipherpost.services.sns.sse import TopicEncryption
 from cipherpost.services.sns.subscriptions import Subscription
-from cipherpost.services.sns.topics import Topic, parse_topic_arn
+from cipherpost.services.sns.topics import Topic, check_arn_elements, parse_topic_arn, require_topic_arn
 from cipherpost.services.sqs import SqsProvider
 from cipherpost.store import Step, StepResult
 
@@ -148,11 +148,11 @@ class SnsCore(Provider):
                         cached: bool = False) -> Topic:
         """The topic ``arn`` names, once the caller may perform ``sns:<action>`` on it.
 
-        :raises InvalidParameter: not a topic ARN. :raises NotFound: no such topic.
+        :raises InvalidParameter: not a topic ARN (:func:`.topics.require_topic_arn`).
+        :raises NotFound: no such topic.
         :raises AuthorizationError: the policies do not allow the caller.
         """
-        if not arn or parse_topic_arn(str(arn)) is None:
-            raise InvalidParameter(f"Invalid parameter: {parameter}")
+        require_topic_arn(arn, parameter)
         topic = await self.find_topic(str(arn), cached=cached)
         if topic is None or parse_topic_arn(topic.arn) is None:
             raise NotFound("Topic does not exist")
@@ -188,28 +188,47 @@ class SnsCore(Provider):
     async def subscription_for(self, ctx: RequestContext, arn: object, action: str) -> tuple[Subscription, Topic]:
         """The subscription ``arn`` names and its topic, for its owner or the topic's.
 
-        :raises InvalidParameter, NotFound, AuthorizationError.
+        :raises InvalidParameter: not a subscription ARN (:func:`check_subscription_arn`).
+        :raises NotFound: no such subscription. :raises AuthorizationError.
         """
-        text = str(arn or "")
-        if parse_topic_arn(text.rpartition(":")[0]) is None:
-            raise InvalidParameter("Invalid parameter: SubscriptionArn")
-        subscription = await self.find_subscription(text)
+        subscription = await self.find_subscription(check_subscription_arn(arn))
         if subscription is None:
             raise NotFound("Subscription does not exist")
         topic = await self.find_topic(subscription.topic_arn)
         if topic is None:
             raise NotFound("Subscription does not exist")
-        if ctx.caller.account_id == subscription.owner_account and ctx.caller.account_id != topic.account_id:
-            decision = await self.authz.decide(ctx, f"sns:{action}", topic.arn,
-                                               resource_account=subscription.owner_account)
+        await self.authorize_subscription(ctx, subscription.owner_account, topic, action)
+        return subscription, topic
+
+    async def authorize_subscription(self, ctx: RequestContext, owner_account: str, topic: Topic,
+                                     action: str) -> None:
+        """A subscription's owner in another account than the topic's acts on its own
+        subscription under its own policies; anyone else under the topic's policy."""
+        if ctx.caller.account_id == owner_account and ctx.caller.account_id != topic.account_id:
+            decision = await self.authz.decide(ctx, f"sns:{action}", topic.arn, resource_account=owner_account)
             self.authz.enforce(ctx, decision)
         else:
             await self.authorize_topic(ctx, topic, action)
-        return subscription, topic
 
     def notify_worker(self) -> None:
         """Wake this node's delivery worker (other nodes poll)."""
         self.wake.set()
+
+
+def check_subscription_arn(arn: object) -> str:
+    """``arn`` once it is shaped as a subscription ARN (a topic ARN and an id).
+
+    :raises InvalidParameter: AWS's texts: fewer than six elements
+        (:func:`.topics.check_arn_elements`), ``Invalid parameter: SubscriptionId`` for a topic
+        ARN without an id, else ``Invalid parameter: SubscriptionArn``.
+    """
+    text = check_arn_elements(arn, "SubscriptionArn")
+    if len(text.split(":")) == 6:
+        raise InvalidParameter("Invalid parameter: SubscriptionId")
+    topic_arn, _, subscription_id = text.rpartition(":")
+    if parse_topic_arn(topic_arn) is None or not subscription_id:
+        raise InvalidParameter("Invalid parameter: SubscriptionArn")
+    return text
 
 
 def _host_of(base_url: str) -> str:

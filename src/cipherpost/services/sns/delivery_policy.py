@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from cipherpost.services.sns.errors import InvalidParameter
+from cipherpost.services.sns.errors import InvalidAttribute
 
 BACKOFF_FUNCTIONS: Final = ("linear", "arithmetic", "geometric", "exponential")
 #: "requestPolicy.headerContentType": the content types AWS accepts.
@@ -106,8 +106,8 @@ def _fraction(function: str, i: int, n: int) -> float:
     return i / n
 
 
-def _invalid(detail: str) -> InvalidParameter:
-    return InvalidParameter(f"Invalid parameter: DeliveryPolicy: {detail}")
+def _invalid(detail: str) -> InvalidAttribute:
+    return InvalidAttribute(f"DeliveryPolicy: {detail}")
 
 
 def _int(obj: Mapping[str, Any], name: str, default: int, low: int, high: int) -> int:

@@ -9,18 +9,35 @@ from __future__ import annotations
 from cipherpost.errors import AwsError
 from cipherpost.protocol.errors import InvalidParameter
 
-__all__ = ["InvalidFilterPolicy", "InvalidParameter", "filter_policy_error"]  # and the service errors below
+__all__ = ["InvalidAttribute", "InvalidFilterPolicy", "InvalidParameter", "filter_policy_error"]  # and below
 
 FILTER_POLICY_PREFIX = "Invalid parameter: FilterPolicy: "
 
 
-class InvalidFilterPolicy(InvalidParameter):
+class InvalidAttribute(InvalidParameter):
+    """Invalid parameter: a subscription attribute's value is invalid.
+
+    ``detail`` names the attribute (``RawMessageDelivery: Invalid value [x]. ...``).
+    SetSubscriptionAttributes answers ``Invalid parameter: <detail>``; Subscribe, where the
+    value came in ``Attributes``, answers :meth:`in_attributes`, as AWS words each.
+    """
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__("Invalid parameter: " + detail)
+
+    def in_attributes(self) -> InvalidParameter:
+        """Subscribe's wording: ``Invalid parameter: Attributes Reason: <detail>``."""
+        return InvalidParameter("Invalid parameter: Attributes Reason: " + self.detail)
+
+
+class InvalidFilterPolicy(InvalidAttribute):
     """Invalid parameter: FilterPolicy: the filter policy is invalid."""
 
 
 def filter_policy_error(detail: str) -> InvalidFilterPolicy:
     """An :class:`InvalidFilterPolicy` whose message is AWS's prefix followed by ``detail``."""
-    return InvalidFilterPolicy(FILTER_POLICY_PREFIX + detail)
+    return InvalidFilterPolicy("FilterPolicy: " + detail)
 
 
 # --- Service errors: the shape names of botocore's SNS model (the serializer writes their

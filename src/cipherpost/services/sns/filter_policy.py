@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Protocol, TypeGuard
 
-from cipherpost.services.sns.errors import InvalidFilterPolicy, InvalidParameter, filter_policy_error
+from cipherpost.services.sns.errors import InvalidAttribute, InvalidFilterPolicy, filter_policy_error
 from cipherpost.services.sns.filter_operators import (
     OPERATORS,
     Condition,
@@ -168,12 +168,11 @@ def parse_filter_policy(text: str, *, scope: str) -> FilterPolicy:
     :returns: the compiled policy.
     :raises InvalidFilterPolicy: the policy is malformed or exceeds AWS's limits; the
         message is AWS's ``Invalid parameter: FilterPolicy: ...``.
-    :raises InvalidParameter: ``scope`` is not a valid ``FilterPolicyScope``.
+    :raises InvalidAttribute: ``scope`` is not a valid ``FilterPolicyScope``.
     """
     if scope not in SCOPES:
-        raise InvalidParameter(
-            f"Invalid parameter: FilterPolicyScope: Invalid value [{scope}]. "
-            "Please use either MessageBody or MessageAttributes"
+        raise InvalidAttribute(
+            f"FilterPolicyScope: Invalid value [{scope}]. Please use either MessageBody or MessageAttributes"
         )
     # Size first (cheap, and bounds the parse); a lone surrogate cannot be UTF-8.
     if len(text) > MAX_POLICY_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_POLICY_BYTES:
@@ -213,11 +212,11 @@ def _parse_node(obj: Mapping[str, object], scope: str, *, depth: int) -> _Node:
         if branches is not None:
             alternatives.append(tuple(_parse_node(branch, scope, depth=depth + 1) for branch in branches))
         elif isinstance(value, dict):
+            child = _parse_node(value, scope, depth=depth + 1)  # AWS reports what is wrong inside first
             if scope == "MessageAttributes":
-                raise InvalidFilterPolicy(
-                    "Invalid parameter: Filter policy scope MessageAttributes does not support nested filter policy"
-                )
-            children.append((key, _parse_node(value, scope, depth=depth + 1)))
+                raise InvalidFilterPolicy("Filter policy scope MessageAttributes does not support nested filter "
+                                          "policy")
+            children.append((key, child))
         elif isinstance(value, list):
             rules.append(_parse_rule(key, value))
         else:

@@ -52,7 +52,7 @@ from cipherpost.services.sns.messages import Outgoing
 from cipherpost.services.sns.payloads import Notice
 from cipherpost.services.sns.sse import SSE_ENCODING
 from cipherpost.services.sns.subscriptions import Subscription
-from cipherpost.services.sns.topics import Topic
+from cipherpost.services.sns.topics import Topic, require_topic_arn
 from cipherpost.services.sqs.messages import SendPlan
 from cipherpost.store import Step, StepResult
 
@@ -77,12 +77,24 @@ class PublishOperations(SnsCore):
             raise InvalidParameter("Invalid parameter: PhoneNumber Reason: Cipherpost does not send SMS")
         if topic_arn and target_arn:
             raise InvalidParameter("Invalid parameter: TopicArn Reason: Only one of TopicArn or TargetArn may be set")
-        if not (topic_arn or target_arn):
+        if topic_arn is None and target_arn is None:
             raise InvalidParameter("Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter")
-        topic = await self.topic_for(ctx, topic_arn or target_arn, "Publish",
-                                     parameter="TopicArn" if topic_arn else "TargetArn", cached=True)
+        if topic_arn is None:
+            topic = await self._target_topic(ctx, target_arn)
+        else:
+            topic = await self.topic_for(ctx, topic_arn, "Publish", cached=True)
         outgoing = messages.check_message(params, fifo=topic.fifo, content_based_dedup=topic.content_based_dedup)
         return await self.accept(ctx, topic, outgoing)
+
+    async def _target_topic(self, ctx: RequestContext, target_arn: object) -> Topic:
+        """The topic a ``TargetArn`` names. Cipherpost has no platform endpoints, so an
+        endpoint ARN (``...:endpoint/<platform>/<app>/<id>``) names nothing: AWS's answer for a
+        missing endpoint is InvalidParameter, not NotFound."""
+        require_topic_arn(target_arn, "TargetArn")
+        if str(target_arn).split(":", 5)[5].startswith("endpoint/"):
+            raise InvalidParameter("Invalid parameter: TargetArn Reason: No endpoint found for the target arn "
+                                   "specified")
+        return await self.topic_for(ctx, target_arn, "Publish", parameter="TargetArn", cached=True)
 
     @operation("PublishBatch")
     async def publish_batch(self, ctx: RequestContext, params: Params) -> Result:

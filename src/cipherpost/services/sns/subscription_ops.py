@@ -6,6 +6,7 @@ ConfirmSubscription / Unsubscribe that AWS serves at ``SubscribeURL`` / ``Unsubs
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import uuid
 from collections.abc import Mapping
@@ -16,15 +17,17 @@ from cipherpost.ids import random_uuid
 from cipherpost.services.authz import AuthorizationError
 from cipherpost.services.base import Params, Result, operation
 from cipherpost.services.sns import delivery_policy, subscriptions
-from cipherpost.services.sns.core import SnsCore, decode_token, encode_token, now_ms
-from cipherpost.services.sns.errors import InvalidParameter, NotFound
+from cipherpost.services.sns.core import SnsCore, check_subscription_arn, decode_token, encode_token, now_ms
+from cipherpost.services.sns.errors import InvalidAttribute, InvalidParameter, NotFound
 from cipherpost.services.sns.subscriptions import PENDING_ARN, Subscription
-from cipherpost.services.sns.topics import Topic, parse_topic_arn
+from cipherpost.services.sns.topics import Topic, require_topic_arn
 from cipherpost.store import Step
 
 PAGE: Final = 100
 CONFIRMATION: Final = "SubscriptionConfirmation"
 UNSUBSCRIBE_CONFIRMATION: Final = "UnsubscribeConfirmation"
+#: What a confirmation token looks like (ours are 128 hex digits, AWS's longer).
+_TOKEN: Final = re.compile(r"[0-9a-fA-F]{64,1024}")
 
 
 class SubscriptionOperations(SnsCore):
@@ -39,13 +42,16 @@ class SubscriptionOperations(SnsCore):
             raise InvalidParameter("Invalid parameter: Invalid parameter: Endpoint Reason: FIFO SQS Queues can not "
                                    "be subscribed to standard SNS topics")
         given = {str(k): str(v) for k, v in (params.get("Attributes") or {}).items()}
-        attributes = subscriptions.merge_attributes(protocol, {}, given)
+        try:
+            attributes = subscriptions.merge_attributes(protocol, {}, given, endpoint=endpoint)
+        except InvalidAttribute as exc:
+            raise exc.in_attributes() from None
         want_arn = bool(params.get("ReturnSubscriptionArn"))
         row = await self.store.fetch_one("sns_subscription_find", topic_arn=topic.arn, protocol=protocol,
                                          endpoint=endpoint)
         if row is not None:
             existing = Subscription.from_row(row)
-            if given and any(existing.attributes.get(k) != v for k, v in attributes.items()):
+            if not subscriptions.same_attributes(existing.attributes, {k: attributes.get(k, "") for k in given}):
                 raise InvalidParameter("Invalid parameter: Attributes Reason: Subscription already exists with "
                                        "different attributes")
             return {"SubscriptionArn": existing.arn if existing.confirmed or want_arn else PENDING_ARN}
@@ -87,16 +93,19 @@ class SubscriptionOperations(SnsCore):
         return await self._confirm(params.get("TopicArn"), params.get("Token"), authenticate)
 
     async def _confirm(self, topic_arn: object, token: object, authenticate: bool) -> Result:
-        if not topic_arn or parse_topic_arn(str(topic_arn)) is None:
-            raise InvalidParameter("Invalid parameter: TopicArn")
+        """AWS answers a token that is not shaped as one with ``Invalid token``, and a
+        well-formed token it does not know (of this topic, or of a topic that does not exist)
+        with ``Invalid parameter: Token``."""
+        require_topic_arn(topic_arn)
         if not token:
             raise InvalidParameter("Invalid parameter: Token")
-        topic = await self.find_topic(str(topic_arn))
-        if topic is None:
-            raise NotFound("Topic does not exist")
-        row = await self.store.fetch_one("sns_subscription_by_token", topic_arn=topic.arn, token=str(token))
-        if row is None:
+        if not _TOKEN.fullmatch(str(token)):
             raise InvalidParameter("Invalid token")
+        topic = await self.find_topic(str(topic_arn))
+        row = None if topic is None else await self.store.fetch_one("sns_subscription_by_token",
+                                                                     topic_arn=topic.arn, token=str(token))
+        if topic is None or row is None:
+            raise InvalidParameter("Invalid parameter: Token")
         subscription = Subscription.from_row(row)
         if not subscription.confirmed:
             if subscription.token_expires_at is not None and subscription.token_expires_at < now_ms():
@@ -107,8 +116,21 @@ class SubscriptionOperations(SnsCore):
 
     @operation("Unsubscribe")
     async def unsubscribe(self, ctx: RequestContext, params: Params) -> Result:
-        subscription, topic = await self.subscription_for(ctx, params.get("SubscriptionArn"), "Unsubscribe")
-        await self._remove(subscription, topic)
+        """Idempotent, as in AWS: a well-formed ARN of a subscription that does not exist (or
+        no longer does) succeeds, once the caller may unsubscribe from its topic (or, the topic
+        gone too, may act in the ARN's account)."""
+        arn = check_subscription_arn(params.get("SubscriptionArn"))
+        subscription = await self.find_subscription(arn)
+        topic = await self.find_topic(subscription.topic_arn if subscription else arn.rpartition(":")[0])
+        if topic is None:
+            decision = await self.authz.decide(ctx, "sns:Unsubscribe", arn.rpartition(":")[0],
+                                               resource_account=arn.split(":")[4])
+            self.authz.enforce(ctx, decision)
+            return {}
+        await self.authorize_subscription(ctx, subscription.owner_account if subscription else "", topic,
+                                          "Unsubscribe")
+        if subscription is not None:
+            await self._remove(subscription, topic)
         return {}
 
     async def _remove(self, subscription: Subscription, topic: Topic) -> None:
@@ -176,6 +198,8 @@ class SubscriptionOperations(SnsCore):
         attributes |= subscription.attributes
         if "FilterPolicy" in attributes:
             attributes.setdefault("FilterPolicyScope", "MessageAttributes")
+        else:  # AWS shows the scope only with a policy, even once the scope was set
+            attributes.pop("FilterPolicyScope", None)
         if subscription.protocol in ("http", "https"):
             effective = delivery_policy.effective_subscription_policy(topic.attributes.get("DeliveryPolicy"),
                                                                       subscription.attributes.get("DeliveryPolicy"))
@@ -188,7 +212,8 @@ class SubscriptionOperations(SnsCore):
                                                       "SetSubscriptionAttributes")
         name = str(params.get("AttributeName") or "")
         value = str(params.get("AttributeValue") or "")
-        attributes = subscriptions.merge_attributes(subscription.protocol, subscription.attributes, {name: value})
+        attributes = subscriptions.merge_attributes(subscription.protocol, subscription.attributes, {name: value},
+                                                    endpoint=subscription.endpoint)
         await self.write_topic(subscription.topic_arn, [Step("sns_subscription_set_attributes", {
             "subscription_arn": subscription.arn, "attributes": json.dumps(attributes)})])
         return {}

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from cipherpost.protocol.validation import is_xml_text
 from cipherpost.services.sns import delivery_policy
-from cipherpost.services.sns.errors import InvalidParameter
+from cipherpost.services.sns.errors import InvalidAttribute, InvalidParameter
 from cipherpost.services.sns.filter_policy import FilterPolicy, parse_filter_policy
 from cipherpost.store import Row
 
@@ -57,34 +57,47 @@ def check_endpoint(protocol: str, endpoint: str | None) -> str:
     return endpoint
 
 
-def check_redrive_policy(text: str) -> None:
-    """``{"deadLetterTargetArn": <SQS queue ARN>}``.
+#: The values of attributes a subscription has when they are not set (Subscribe compares
+#: effective values: giving a default explicitly is no difference).
+DEFAULTS: Final = {"RawMessageDelivery": "false", "FilterPolicyScope": "MessageAttributes"}
 
-    :raises InvalidParameter: AWS's ``Invalid parameter: RedrivePolicy: ...``.
+
+def check_redrive_policy(text: str, *, fifo_subscription: bool = False) -> None:
+    """``{"deadLetterTargetArn": <SQS queue ARN>}``; a FIFO queue's subscription to a FIFO
+    topic needs a FIFO dead-letter queue (a standard queue's subscription may use either).
+
+    :raises InvalidAttribute: AWS's ``RedrivePolicy: ...``.
     """
     try:
         document = json.loads(text)
     except (ValueError, RecursionError):
-        raise InvalidParameter("Invalid parameter: RedrivePolicy: failed to parse JSON") from None
+        raise InvalidAttribute("RedrivePolicy: failed to parse JSON.") from None
     target = document.get("deadLetterTargetArn") if isinstance(document, dict) else None
-    if not isinstance(target, str) or queue_arn_account(target) is None:
-        raise InvalidParameter("Invalid parameter: RedrivePolicy: deadLetterTargetArn is invalid or missing")
+    if not isinstance(target, str):
+        raise InvalidAttribute("RedrivePolicy: deadLetterTargetArn is invalid or missing")
+    if queue_arn_account(target) is None:
+        raise InvalidAttribute("RedrivePolicy: deadLetterTargetArn is an invalid arn")
+    if fifo_subscription and not target.endswith(".fifo"):
+        raise InvalidAttribute("RedrivePolicy: must use a FIFO queue as DLQ for a FIFO Subscription to a FIFO "
+                               "Topic.")
 
 
-def check_attribute(name: str, value: str, *, protocol: str, current: Mapping[str, str]) -> str:
+def check_attribute(name: str, value: str, *, protocol: str, current: Mapping[str, str],
+                    endpoint: str = "") -> str:
     """A subscription attribute's value as stored, after AWS's checks.
 
-    :raises InvalidParameter: unknown attribute or invalid value (the filter policy is
-        checked with its scope: the given one, else the current one, else MessageAttributes).
+    :param endpoint: the subscription's (a FIFO queue's needs a FIFO dead-letter queue).
+    :raises InvalidParameter: unknown attribute (AWS: ``Invalid parameter: AttributeName``).
+    :raises InvalidAttribute: invalid value (the filter policy is checked with its scope:
+        the given one, else the current one, else MessageAttributes).
     """
     if name not in SETTABLE:
-        raise InvalidParameter(f"Invalid parameter: AttributeName Reason: Unknown attribute {name}")
+        raise InvalidParameter("Invalid parameter: AttributeName")
     if not is_xml_text(value):  # GetSubscriptionAttributes answers in XML, which cannot carry it
-        raise InvalidParameter(f"Invalid parameter: Attributes Reason: {name}: Invalid value: control characters "
-                               "and unpaired surrogates are not allowed")
+        raise InvalidAttribute(f"{name}: Invalid value: control characters and unpaired surrogates are not allowed")
     if name == "RawMessageDelivery":
         if value.lower() not in ("true", "false"):
-            raise InvalidParameter("Invalid parameter: RawMessageDelivery: Invalid value. Must be true or false.")
+            raise InvalidAttribute(f"RawMessageDelivery: Invalid value [{value}]. Must be true or false.")
         return value.lower()
     if name == "FilterPolicy" and value:
         parse_filter_policy(value, scope=current.get("FilterPolicyScope", "MessageAttributes"))
@@ -92,22 +105,23 @@ def check_attribute(name: str, value: str, *, protocol: str, current: Mapping[st
         parse_filter_policy(current.get("FilterPolicy") or "{}", scope=value)
     if name == "DeliveryPolicy" and value:
         if protocol not in ("http", "https"):
-            raise InvalidParameter("Invalid parameter: DeliveryPolicy: only HTTP/S subscriptions take a "
-                                   "delivery policy")
+            raise InvalidAttribute("DeliveryPolicy: only HTTP/S subscriptions take a delivery policy")
         delivery_policy.validate_subscription_policy(value)
     if name == "RedrivePolicy" and value:
-        check_redrive_policy(value)
+        check_redrive_policy(value, fifo_subscription=protocol == "sqs" and endpoint.endswith(".fifo"))
     return value
 
 
-def merge_attributes(protocol: str, current: Mapping[str, str], given: Mapping[str, str]) -> dict[str, str]:
+def merge_attributes(protocol: str, current: Mapping[str, str], given: Mapping[str, str], *,
+                     endpoint: str = "") -> dict[str, str]:
     """``current`` updated with ``given`` (an empty value removes an attribute), each checked.
 
     FilterPolicyScope is applied before FilterPolicy so both can be set at once.
     """
     values = dict(current)
     for name in sorted(given, key=lambda n: n != "FilterPolicyScope"):
-        value = check_attribute(name, given[name], protocol=protocol, current=values | dict(given))
+        value = check_attribute(name, given[name], protocol=protocol, current=values | dict(given),
+                                endpoint=endpoint)
         if value == "" and name != "FilterPolicy":
             values.pop(name, None)
         else:
@@ -115,6 +129,20 @@ def merge_attributes(protocol: str, current: Mapping[str, str], given: Mapping[s
     if "FilterPolicy" in values and not values["FilterPolicy"]:
         values.pop("FilterPolicy")
     return values
+
+
+def same_attributes(existing: Mapping[str, str], given: Mapping[str, str]) -> bool:
+    """Whether a repeated Subscribe's ``given`` attributes (checked, as merged on nothing)
+    equal the existing subscription's effective values (defaults filled in; filter policies
+    compared as JSON). Attributes not given are not compared, as in AWS."""
+    for name, value in given.items():
+        old, new = existing.get(name, DEFAULTS.get(name, "")), value or DEFAULTS.get(name, "")
+        if name == "FilterPolicy" and old and new:
+            if json.loads(old) != json.loads(new):
+                return False
+        elif old != new:
+            return False
+    return True
 
 
 @dataclass(slots=True)

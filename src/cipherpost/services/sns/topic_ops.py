@@ -119,7 +119,7 @@ class TopicOperations(SnsCore):
         name = str(params.get("AttributeName") or "")
         value = str(params.get("AttributeValue") or "")
         if name == "FifoTopic":
-            raise InvalidParameter("Invalid parameter: AttributeName Reason: FifoTopic can only be set at creation")
+            raise InvalidParameter("Invalid parameter: AttributeName")  # (AWS: only at creation)
         if name == "KmsMasterKeyId" and value:
             await self._check_kms_key(ctx, value)
         checked = topics.check_attribute(name, value, fifo=topic.fifo, arn=topic.arn)

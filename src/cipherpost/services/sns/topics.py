@@ -51,11 +51,27 @@ def parse_topic_arn(arn: str) -> tuple[str, str, str] | None:
     return parts[3], parts[4], parts[5]
 
 
+def check_arn_elements(arn: object, parameter: str) -> str:
+    """``arn`` as text once it has the six colon-separated elements every ARN has.
+
+    :raises InvalidParameter: AWS's ``Invalid parameter: <parameter> Reason: no value for
+        required parameter`` (absent) or ``... Reason: An ARN must have at least 6 elements,
+        not N`` (``""`` has one element).
+    """
+    if arn is None:
+        raise InvalidParameter(f"Invalid parameter: {parameter} Reason: no value for required parameter")
+    text = str(arn)
+    elements = len(text.split(":"))
+    if elements < 6:
+        raise InvalidParameter(f"Invalid parameter: {parameter} Reason: An ARN must have at least 6 elements, "
+                               f"not {elements}")
+    return text
+
+
 def require_topic_arn(arn: object, parameter: str = "TopicArn") -> tuple[str, str, str]:
-    """:raises InvalidParameter: ``arn`` is missing or not a topic ARN (AWS's wording)."""
-    if not arn:
-        raise InvalidParameter(f"Invalid parameter: {parameter}")
-    parsed = parse_topic_arn(str(arn))
+    """:raises InvalidParameter: ``arn`` is missing or not a topic ARN (AWS's wording:
+    :func:`check_arn_elements`, else ``Invalid parameter: <parameter>``)."""
+    parsed = parse_topic_arn(check_arn_elements(arn, parameter))
     if parsed is None:
         raise InvalidParameter(f"Invalid parameter: {parameter}")
     return parsed
@@ -63,12 +79,7 @@ def require_topic_arn(arn: object, parameter: str = "TopicArn") -> tuple[str, st
 
 def check_name(name: str, *, fifo: bool) -> None:
     """:raises InvalidParameter: not a valid (FIFO) topic name."""
-    if fifo:
-        if not _FIFO_NAME.fullmatch(name):
-            raise InvalidParameter("Invalid parameter: Fifo Topic names must end with .fifo and must be made up of "
-                                   "only uppercase and lowercase ASCII letters, numbers, underscores, and hyphens, "
-                                   "and must be between 1 and 256 characters long.")
-    elif not _NAME.fullmatch(name):
+    if not (_FIFO_NAME if fifo else _NAME).fullmatch(name):
         raise InvalidParameter("Invalid parameter: Topic Name")
 
 
@@ -221,7 +232,8 @@ def new_attributes(arn: str, account_id: str, given: Mapping[str, str]) -> dict[
 def parse_tags(tags: Any) -> dict[str, str]:
     """``[{"Key": ..., "Value": ...}]`` as a dict, checked as AWS checks tags.
 
-    :raises InvalidParameter: a key or value of the wrong length or with reserved prefix.
+    :raises InvalidParameter: a key or value of the wrong length or with reserved prefix; a
+        key given twice (AWS: ``Invalid parameter: Duplicated keys are not allowed.``).
     """
     result: dict[str, str] = {}
     for tag in tags or ():
@@ -230,5 +242,7 @@ def parse_tags(tags: Any) -> dict[str, str]:
             raise InvalidParameter("Invalid parameter: Tags Reason: invalid tag key")
         if len(value) > 256 or not is_xml_text(value):
             raise InvalidParameter("Invalid parameter: Tags Reason: invalid tag value")
+        if key in result:
+            raise InvalidParameter("Invalid parameter: Duplicated keys are not allowed.")
         result[key] = value
     return result
