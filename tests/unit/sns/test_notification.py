@@ -307,18 +307,22 @@ def test_message_structure_selects_protocol_or_default(protocol: str, expected: 
         ('"default"', "Invalid parameter: Message Structure - JSON message body failed to parse"),
         ('{"sqs": "x"}', "Invalid parameter: Message Structure - No default entry in JSON message body"),
         ('{"default": 5}', "Invalid parameter: Message Structure - No default entry in JSON message body"),
-        (
-            '{"default": "x", "sqs": {"a": 1}}',
-            "Invalid parameter: Message Structure - the value of 'sqs' must be a string",
-        ),
     ],
-    ids=["not-json", "array", "string", "no-default", "default-not-string", "value-not-string"],
+    ids=["not-json", "array", "string", "no-default", "default-not-string"],
 )
 def test_message_structure_validation(message: str, error: str) -> None:
     with pytest.raises(InvalidParameter) as caught:
         message_structure_json(message, "sqs")
     assert caught.value.message == error
     assert caught.value.code == "InvalidParameter"
+
+
+@pytest.mark.parametrize("value", [{"a": 1}, ["x"], 5, None, True], ids=["object", "array", "number", "null", "bool"])
+def test_message_structure_ignores_entries_that_are_not_strings(value: object) -> None:
+    """AWS delivers ``default`` to a protocol whose entry is not a string."""
+    message = json.dumps({"default": "d", "sqs": value, "https": "h"})
+    assert parse_message_structure(message) == {"default": "d", "https": "h"}
+    assert message_structure_json(message, "sqs") == "d"
 
 
 @given(st.dictionaries(st.text(max_size=10), st.text(max_size=10)), TEXT, st.text(max_size=10))

@@ -6,6 +6,8 @@ Three message types, each with AWS's field set and order:
   one), Message, Timestamp, SignatureVersion, Signature, SigningCertURL, UnsubscribeURL,
   MessageAttributes (only when there are any; ``{"name": {"Type": ..., "Value": ...}}``,
   Binary values in base64).
+- FIFO topics' ``Notification``: Type, MessageId, SequenceNumber, TopicArn, Subject,
+  Message, Timestamp, UnsubscribeURL, MessageAttributes (AWS signs none of it).
 - ``SubscriptionConfirmation`` and ``UnsubscribeConfirmation``: Type, MessageId, Token,
   TopicArn, Message, SubscribeURL, Timestamp, SignatureVersion, Signature, SigningCertURL.
 
@@ -35,6 +37,7 @@ from cipherpost.services.sns.signing import SignatureVersion
 __all__ = [
     "NotificationTemplate",
     "Signer",
+    "fifo_notification_template",
     "format_timestamp",
     "message_structure_json",
     "notification_body",
@@ -156,6 +159,12 @@ def notification_template(
         "SigningCertURL": signing_cert_url,
         "UnsubscribeURL": _UNSUBSCRIBE_URL,
     }
+    return _template(envelope, message_attributes)
+
+
+def _template(envelope: dict[str, object],
+              message_attributes: Mapping[str, Mapping[str, object]] | None) -> NotificationTemplate:
+    """``envelope`` (ending with the ``UnsubscribeURL`` stand-in) and its attributes, laid out."""
     if message_attributes:
         envelope["MessageAttributes"] = _envelope_attributes(message_attributes)
     items = _items(envelope, "")
@@ -163,6 +172,29 @@ def notification_template(
     head = "{\n" + "".join(item + ",\n" for item in items[:split]) + '  "UnsubscribeURL" : '
     tail = "".join(",\n" + item for item in items[split + 1:]) + "\n}"
     return NotificationTemplate(head, tail)
+
+
+def fifo_notification_template(
+    *,
+    message_id: str,
+    sequence_number: str,
+    topic_arn: str,
+    subject: str | None,
+    message: str,
+    timestamp: dt.datetime,
+    message_attributes: Mapping[str, Mapping[str, object]] | None,
+) -> NotificationTemplate:
+    """A FIFO topic's ``Notification``: AWS adds ``SequenceNumber`` after ``MessageId`` and
+    leaves out ``SignatureVersion``, ``Signature`` and ``SigningCertURL`` (so it is not signed).
+
+    :raises ValueError: a naive timestamp; an attribute without a value.
+    """
+    envelope: dict[str, object] = {"Type": "Notification", "MessageId": message_id,
+                                   "SequenceNumber": sequence_number, "TopicArn": topic_arn}
+    if subject is not None:
+        envelope["Subject"] = subject
+    envelope |= {"Message": message, "Timestamp": format_timestamp(timestamp), "UnsubscribeURL": _UNSUBSCRIBE_URL}
+    return _template(envelope, message_attributes)
 
 
 def subscription_confirmation_body(
@@ -238,8 +270,9 @@ def unsubscribe_confirmation_body(
 
 
 def parse_message_structure(message: str) -> dict[str, str]:
-    """Validate a ``MessageStructure=json`` message: a JSON object of strings with a
-    string ``default`` (AWS: the default is sent to protocols without their own entry).
+    """Validate a ``MessageStructure=json`` message: a JSON object with a string ``default``
+    (AWS: the default is sent to protocols without their own entry). An entry whose value
+    is not a string is ignored, as AWS ignores it (its protocol gets ``default``).
 
     :raises InvalidParameter: with AWS's ``Invalid parameter: Message Structure - ...``.
     """
@@ -251,10 +284,7 @@ def parse_message_structure(message: str) -> dict[str, str]:
         raise InvalidParameter("Invalid parameter: Message Structure - JSON message body failed to parse")
     if not isinstance(document.get("default"), str):
         raise InvalidParameter("Invalid parameter: Message Structure - No default entry in JSON message body")
-    for key, value in document.items():
-        if not isinstance(value, str):
-            raise InvalidParameter(f"Invalid parameter: Message Structure - the value of {key!r} must be a string")
-    return document
+    return {key: value for key, value in document.items() if isinstance(value, str)}
 
 
 def message_structure_json(message: str, protocol: str) -> str:
