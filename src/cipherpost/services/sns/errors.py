@@ -132,6 +132,6 @@ class InvalidBatchEntryId(AwsError):
 
 
 class BatchRequestTooLong(AwsError):
-    """The length of all the batch messages put together is more than the limit."""
+    """The length of all the messages put together is more than the limit."""
 
     code = "BatchRequestTooLongException"

@@ -42,6 +42,11 @@ class Outgoing:
     dedup_id: str | None
 
 
+def sequence_number(seq: int) -> str:
+    """A FIFO SequenceNumber: 20 digits, as AWS prints them."""
+    return f"{seq:020d}"
+
+
 def check_subject(subject: object) -> str | None:
     """:raises InvalidParameter: empty, too long, non-ASCII, or with control characters."""
     if subject is None:
@@ -125,6 +130,22 @@ def attributes_size(attributes: Mapping[str, Mapping[str, Any]]) -> int:
     for name, value in attributes.items():
         size += len(name.encode()) + len(str(value["DataType"]).encode())
         size += len(value["BinaryValue"]) if "BinaryValue" in value else len(str(value["StringValue"]).encode())
+    return size
+
+
+def entry_size(params: Mapping[str, Any]) -> int:
+    """The bytes a message (Publish's parameters or a PublishBatch entry) counts toward
+    :data:`MAX_MESSAGE_BYTES` before it is checked: its UTF-8 text and its attributes' names,
+    types and values (anything malformed counts as its text; the checks refuse it later)."""
+    size = len(str(params.get("Message") or "").encode("utf-8", "surrogatepass"))
+    given = params.get("MessageAttributes")
+    for name, value in (given.items() if isinstance(given, Mapping) else ()):
+        size += len(str(name).encode("utf-8", "surrogatepass"))
+        if isinstance(value, Mapping):
+            size += len(str(value.get("DataType") or "").encode("utf-8", "surrogatepass"))
+            binary, text = value.get("BinaryValue"), value.get("StringValue")
+            size += (len(binary) if isinstance(binary, bytes | bytearray)
+                     else len(str(text or "").encode("utf-8", "surrogatepass")))
     return size
 
 

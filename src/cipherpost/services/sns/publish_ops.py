@@ -48,7 +48,7 @@ from cipherpost.services.sns.errors import (
     TooManyEntriesInBatchRequest,
 )
 from cipherpost.services.sns.filter_policy import ParsedBody, parse_body
-from cipherpost.services.sns.messages import Outgoing
+from cipherpost.services.sns.messages import Outgoing, sequence_number
 from cipherpost.services.sns.payloads import Notice
 from cipherpost.services.sns.sse import SSE_ENCODING
 from cipherpost.services.sns.subscriptions import Subscription
@@ -60,11 +60,6 @@ log = logging.getLogger(__name__)
 
 DEDUP_MS: Final = 5 * 60 * 1000
 MAX_BATCH: Final = 10
-
-
-def sequence_number(seq: int) -> str:
-    """A FIFO SequenceNumber: 20 digits, as AWS prints them."""
-    return f"{seq:020d}"
 
 
 class PublishOperations(SnsCore):
@@ -325,12 +320,22 @@ def _check_batch(entries: object) -> list[dict[str, Any]]:
         raise TooManyEntriesInBatchRequest("The batch request contains more entries than permissible.")
     ids = [str(item.get("Id", "")) for item in items]
     for entry_id in ids:
-        if not entry_id or len(entry_id) > 80 or not all(ch.isalnum() or ch in "-_" for ch in entry_id):
-            raise InvalidBatchEntryId("The Id of a batch entry in a batch request doesn't abide by the "
-                                      "specification.")
+        _check_entry_id(entry_id)
     if len(set(ids)) != len(ids):
         raise BatchEntryIdsNotDistinct("Two or more batch entries in the request have the same Id.")
-    total = sum(len(str(item.get("Message") or "").encode()) for item in items)
-    if total > messages.MAX_MESSAGE_BYTES:
-        raise BatchRequestTooLong("The length of all the batch messages put together is more than the limit.")
+    # AWS counts every entry's message and message attributes (names, types, values) toward
+    # the one limit a single Publish has.
+    if sum(messages.entry_size(item) for item in items) > messages.MAX_MESSAGE_BYTES:
+        raise BatchRequestTooLong("The length of all the messages put together is more than the limit.")
     return items
+
+
+def _check_entry_id(entry_id: str) -> None:
+    """:raises InvalidBatchEntryId: AWS's texts, which quote the Id."""
+    if not entry_id:
+        raise InvalidBatchEntryId("The Id of a batch entry in a batch request doesn't abide by the specification.")
+    if len(entry_id) > 80:
+        raise InvalidBatchEntryId(f"The Id of a batch entry in the batch request is too long: {entry_id}")
+    if not all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in entry_id):
+        raise InvalidBatchEntryId("The Id of a batch entry in the batch request contains an impermissible "
+                                  f"character: {entry_id}")
