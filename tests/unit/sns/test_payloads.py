@@ -67,7 +67,9 @@ def test_one_signature_per_message_and_each_subscription_its_own_unsubscribe_url
     bodies = asyncio.run(main())
     assert signed == ["m-1"]
     envelopes = [json.loads(body) for body in bodies]
-    assert [e["UnsubscribeURL"].rsplit("%3A", 1)[1] for e in envelopes] == ["0000", "0001", "0002"]
+    # AWS's form: the ARN's colons left as they are.
+    assert [e["UnsubscribeURL"] for e in envelopes] == [
+        f"https://cp.example/?Action=Unsubscribe&SubscriptionArn={TOPIC}:{n:04d}" for n in range(3)]
     assert len({e["Signature"] for e in envelopes}) == 1
     for envelope in envelopes:
         assert verify(envelope, envelope["Signature"], key.cert_pem)
@@ -88,3 +90,34 @@ def test_template_cache_is_bounded_by_the_text_it_holds(key: SigningKey, monkeyp
     builder = asyncio.run(main())
     assert builder._template_text <= 10_000
     assert len(builder._templates) == 3
+
+
+FIFO_TOPIC = "arn:aws:sns:us-east-1:111122223333:orders.fifo"
+
+
+def test_fifo_envelope_has_sequence_number_and_no_signature() -> None:
+    """AWS's recorded field order for a FIFO topic's notification; nothing is signed."""
+
+    async def no_key() -> SigningKey:
+        raise AssertionError("a FIFO envelope is not signed")
+
+    row = {"message_id": "m-2", "topic_arn": FIFO_TOPIC, "subject": "s", "message_structure": None,
+           "message_attributes": json.dumps({"a": {"DataType": "String", "StringValue": "v"}}),
+           "published_at": 1_700_000_000_000, "signature_version": "1", "group_id": "g", "dedup_id": "d", "seq": 7}
+    fifo = Notice.from_row(row, "hello")
+    queue = Subscription(arn=f"{FIFO_TOPIC}:0001", topic_arn=FIFO_TOPIC, owner_account="111122223333",
+                         protocol="sqs", endpoint="arn:aws:sqs:us-east-1:111122223333:q.fifo", status="confirmed",
+                         token=None, token_expires_at=None, authenticated_unsubscribe=False, attributes={},
+                         principal_arn="root")
+    builder = Payloads(no_key, base_url="https://cp.example", signing_cert_url="https://cp.example/c.pem")
+    envelope = json.loads(asyncio.run(builder.payload(fifo, queue)))
+    assert list(envelope) == ["Type", "MessageId", "SequenceNumber", "TopicArn", "Subject", "Message", "Timestamp",
+                              "UnsubscribeURL", "MessageAttributes"]
+    assert envelope["SequenceNumber"] == "00000000000000000007"
+    assert envelope["UnsubscribeURL"] == f"https://cp.example/?Action=Unsubscribe&SubscriptionArn={FIFO_TOPIC}:0001"
+    assert envelope["MessageAttributes"] == {"a": {"Type": "String", "Value": "v"}}
+
+
+def test_quoted_keeps_colons_and_encodes_the_rest() -> None:
+    assert payloads.quoted("arn:aws:sns:us-east-1:1:t") == "arn:aws:sns:us-east-1:1:t"
+    assert payloads.quoted("a&b=c d/e") == "a%26b%3Dc%20d%2Fe"

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
-import json
 import urllib.parse
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
@@ -49,16 +48,22 @@ class Notice:
     """FIFO topics: the MessageGroupId."""
     dedup_id: str | None = None
     """FIFO topics: the deduplication id (explicit or content-based)."""
+    sequence_number: str | None = None
+    """FIFO topics: the message's SequenceNumber (its envelope carries it and no signature)."""
 
     @classmethod
     def from_row(cls, row: Row, body: str) -> Notice:
         """A stored message (its body already decrypted to ``body``)."""
         return cls(message_id=str(row["message_id"]), topic_arn=str(row["topic_arn"]), subject=row["subject"],
-                   message=body, structure=json.loads(body) if row["message_structure"] == "json" else None,
+                   message=body,
+                   structure=notification.parse_message_structure(body) if row["message_structure"] == "json"
+                   else None,
                    attributes=messages.loaded_attributes(row["message_attributes"]),
                    published_at=int(row["published_at"]),
                    signature_version="2" if row["signature_version"] == "2" else "1",
-                   group_id=row["group_id"], dedup_id=row["dedup_id"])
+                   group_id=row["group_id"], dedup_id=row["dedup_id"],
+                   sequence_number=(messages.sequence_number(int(row["seq"]))
+                                    if str(row["topic_arn"]).endswith(".fifo") else None))
 
     @property
     def queue_dedup_id(self) -> str:
@@ -102,8 +107,8 @@ class Payloads:
                 (_, dropped), _ = self._templates.popitem(last=False)
                 self._template_text -= len(dropped)
             try:
-                key = await self._signing_key()
-                template = await _signed_template(notice, text, key, self.signing_cert_url)
+                template = (_fifo_template(notice, text) if notice.sequence_number is not None else
+                            await _signed_template(notice, text, await self._signing_key(), self.signing_cert_url))
             except BaseException as exc:
                 if self._templates.pop(cache_key, None) is not None:
                     self._template_text -= len(text)
@@ -115,6 +120,15 @@ class Payloads:
 
     def unsubscribe_url(self, subscription_arn: str) -> str:
         return f"{self.base_url}/?Action=Unsubscribe&SubscriptionArn={quoted(subscription_arn)}"
+
+
+def _fifo_template(notice: Notice, text: str) -> notification.NotificationTemplate:
+    """A FIFO topic's envelope (unsigned, as AWS's)."""
+    assert notice.sequence_number is not None
+    return notification.fifo_notification_template(
+        message_id=notice.message_id, sequence_number=notice.sequence_number, topic_arn=notice.topic_arn,
+        subject=notice.subject, message=text, timestamp=dt.datetime.fromtimestamp(notice.published_at / 1000, dt.UTC),
+        message_attributes=notice.attributes)
 
 
 async def _signed_template(notice: Notice, text: str, key: SigningKey,
@@ -132,5 +146,10 @@ async def _signed_template(notice: Notice, text: str, key: SigningKey,
 
 @functools.lru_cache(maxsize=4096)
 def quoted(text: str) -> str:
-    """``text`` percent-encoded for a query string (urllib's quote is slow; ARNs repeat)."""
-    return urllib.parse.quote(text, safe="")
+    """``text`` percent-encoded for a query string value (urllib's quote is slow; ARNs repeat).
+
+    ``:`` stays as is, as AWS writes ARNs in ``SubscribeURL`` / ``UnsubscribeURL``
+    (``...&SubscriptionArn=arn:aws:sns:...``): it is legal in a query (RFC 3986) and the
+    links' handler decodes either form.
+    """
+    return urllib.parse.quote(text, safe=":")
