@@ -128,3 +128,19 @@ def test_publish_batch_entry_id_messages(server: ServerProcess) -> None:
         assert fails(sns.publish_batch, "InvalidBatchEntryId", TopicArn=topic,
                      PublishBatchRequestEntries=[{"Id": entry_id, "Message": "m"}]) == (
             f"The Id of a batch entry in the batch request {reason}: {entry_id}")
+
+
+def test_body_filter_with_dotted_key_matches_nested_and_literal(server: ServerProcess) -> None:
+    sns: Any = server.client("sns")
+    topic, url = topic_with_queue(server, FilterPolicyScope="MessageBody", RawMessageDelivery="true",
+                                  FilterPolicy=json.dumps({"object.nested": ["v"]}))
+    for body in ({"object": {"nested": "w"}}, {"object": {"nested": "v"}}, {"object.nested": "v"}):
+        sns.publish(TopicArn=topic, Message=json.dumps(body))
+    sqs: Any = server.client("sqs")
+    received: list[Any] = []
+    for _ in range(5):
+        batch = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=2, MaxNumberOfMessages=10).get("Messages", [])
+        received += [json.loads(m["Body"]) for m in batch]
+        if len(received) >= 2:
+            break
+    assert sorted(received, key=json.dumps) == [{"object": {"nested": "v"}}, {"object.nested": "v"}]

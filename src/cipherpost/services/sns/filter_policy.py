@@ -22,6 +22,8 @@ Rules taken from AWS's documentation ("Filter policy constraints", "AND/OR logic
 - At most 256 KB of UTF-8; attribute scope allows no nested objects.
 - AWS compares only String, String.Array and Number attributes; Binary ones are ignored
   (treated as absent). A body that is not a JSON object matches nothing.
+- In body scope a key with dots names both the literal key and the nested path (every
+  split of it: ``"a.b"`` matches ``{"a.b": ...}`` and ``{"a": {"b": ...}}``).
 
 AWS documents no nesting limit; we refuse policies nested deeper than
 :data:`MAX_NESTING_DEPTH` objects so that parsing and matching stay bounded.
@@ -301,15 +303,34 @@ class ParsedBody:
         self._object = obj
 
     def values(self, key: str) -> Sequence[Scalar]:
-        return _leaf_values(self._object[key]) if key in self._object else ()
+        if "." not in key:
+            return _leaf_values(self._object[key]) if key in self._object else ()
+        return [leaf for value in _dotted(self._object, key) for leaf in _leaf_values(value)]
 
     def children(self, key: str) -> Sequence[_Document]:
         """The objects under ``key`` (each element of an array of objects), or one empty
         object, so that ``exists: false`` below a missing key still matches."""
-        value = self._object.get(key)
-        items = _flatten(value) if isinstance(value, list) else [value]
+        found = _dotted(self._object, key) if "." in key else [self._object.get(key)]
+        items = [item for value in found for item in (_flatten(value) if isinstance(value, list) else [value])]
         objects: list[_Document] = [ParsedBody(item) for item in items if isinstance(item, dict)]
         return objects or (_EMPTY,)
+
+
+def _dotted(obj: Mapping[str, object], key: str) -> list[object]:
+    """What a policy key with dots names in a body: AWS reads ``"a.b"`` both as the literal
+    key ``"a.b"`` and as the path ``a`` -> ``b`` (through arrays of objects too), and so for
+    every way of splitting a deeper dotted key (``"a.b.c"``: ``a.b.c``, ``a`` -> ``b.c``,
+    ``a.b`` -> ``c``, ``a`` -> ``b`` -> ``c``)."""
+    found: list[object] = [obj[key]] if key in obj else []
+    start = key.find(".")
+    while start != -1:
+        head, rest = key[:start], key[start + 1:]
+        value = obj.get(head)
+        for item in _flatten(value) if isinstance(value, list) else [value]:
+            if isinstance(item, dict):
+                found += _dotted(item, rest)
+        start = key.find(".", start + 1)
+    return found
 
 
 def _leaf_values(value: object) -> Sequence[Scalar]:
