@@ -6,23 +6,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
-from e2e_support import ServerProcess, fails, http_get, launch
+from e2e_support import ServerProcess, fails, http_get
 
 from cipherpost.demo import queue_policy
 
 LIMIT = 256 * 1024
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    proc = launch(tmp_path_factory.mktemp("sns-aws-delivery") / "data")
-    yield proc
-    proc.stop()
 
 
 def name(suffix: str = "") -> str:

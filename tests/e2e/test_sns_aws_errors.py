@@ -8,21 +8,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from e2e_support import ServerProcess, fails, launch, new_user_client
+from e2e_support import ServerProcess, fails, new_user_client
 
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    proc = launch(tmp_path_factory.mktemp("sns-aws-errors") / "data")
-    yield proc
-    proc.stop()
 
 
 def name(suffix: str = "") -> str:
