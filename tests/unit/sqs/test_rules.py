@@ -246,3 +246,10 @@ def test_fifo_ids() -> None:
         with pytest.raises(AwsError):
             check_id("MessageGroupId", bad)
     assert content_hash("x") == "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"
+
+
+def test_data_key_reuse_period_is_shown_only_with_a_kms_key() -> None:
+    stored = {"KmsDataKeyReusePeriodSeconds": "300", "SqsManagedSseEnabled": "true"}
+    assert attrs.visible_attributes(stored) == {"SqsManagedSseEnabled": "true"}
+    kms = {"KmsMasterKeyId": "k", "KmsDataKeyReusePeriodSeconds": "300"}
+    assert attrs.visible_attributes(kms) == kms

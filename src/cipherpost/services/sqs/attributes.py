@@ -191,6 +191,14 @@ def differing_attribute(existing: Mapping[str, str], given: Mapping[str, str], *
     return None
 
 
+def visible_attributes(values: Mapping[str, str]) -> dict[str, str]:
+    """The stored attributes GetQueueAttributes shows: AWS shows ``KmsDataKeyReusePeriodSeconds``
+    only on an SSE-KMS queue (one with a ``KmsMasterKeyId``), neither under ``All`` nor when named."""
+    if values.get("KmsMasterKeyId"):
+        return dict(values)
+    return {name: value for name, value in values.items() if name != "KmsDataKeyReusePeriodSeconds"}
+
+
 def int_attribute(values: Mapping[str, str], name: str) -> int:
     """An integer attribute of a queue (its default when unset)."""
     raw = values.get(name) or SETTABLE[name].default or "0"

@@ -155,7 +155,8 @@ class QueueOperations(SqsCore):
         return {"Attributes": values} if values else {}
 
     async def _attribute_values(self, queue: Queue, wanted: set[str]) -> dict[str, str]:
-        values = {name: value for name, value in queue.attributes.items() if name in wanted}
+        values = {name: value for name, value in attrs.visible_attributes(queue.attributes).items()
+                  if name in wanted}
         computed: dict[str, str] = {
             "QueueArn": queue.arn,
             "CreatedTimestamp": str(queue.created_at_s),
