@@ -91,6 +91,8 @@ class RequestContext:
     """Tags the request asks to set (aws:RequestTag/*), as (key, value) pairs."""
     tag_keys: tuple[str, ...] = ()
     """Tag keys the request names (aws:TagKeys): the keys of request_tags, or those it removes."""
+    trace_header: str | None = None
+    """The ``X-Amzn-Trace-Id`` request header (X-Ray), if sent."""
 
     @property
     def endpoint_id(self) -> str | None:

@@ -40,3 +40,39 @@ def test_data_key_reuse_period_only_on_sse_kms_queues(server: ServerProcess) -> 
                                                        "SqsManagedSseEnabled": "false"})
     assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=SSE_NAMES)["Attributes"] == {
         "KmsMasterKeyId": "alias/aws/sqs", "KmsDataKeyReusePeriodSeconds": "6000", "SqsManagedSseEnabled": "false"}
+
+
+TRACE = "Root=1-3152b799-8954dae64eda91bc9a23a7e8;Parent=7fa8c0f79203be72;Sampled=1"
+
+
+def traced_client(server: ServerProcess, trace: str) -> Any:
+    sqs = server.client("sqs")
+
+    def add_header(request: Any, **_: Any) -> None:
+        request.headers["X-Amzn-Trace-Id"] = trace
+
+    sqs.meta.events.register("before-send.sqs.*", add_header)
+    return sqs
+
+
+def test_trace_header_becomes_aws_trace_header(server: ServerProcess) -> None:
+    sqs = traced_client(server, TRACE)
+    url = new_queue(sqs)
+    sqs.send_message(QueueUrl=url, MessageBody="single")
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "a", "MessageBody": "batch"}])
+    explicit = "Root=1-00000000-000000000000000000000001;Sampled=0"
+    sqs.send_message(QueueUrl=url, MessageBody="explicit", MessageSystemAttributes={
+        "AWSTraceHeader": {"DataType": "String", "StringValue": explicit}})
+    plain = server.client("sqs")
+    plain.send_message(QueueUrl=url, MessageBody="untraced")
+    seen: dict[str, str | None] = {}
+    for _ in range(10):
+        for message in plain.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                             MessageSystemAttributeNames=["AWSTraceHeader"]).get("Messages", []):
+            seen[message["Body"]] = message.get("Attributes", {}).get("AWSTraceHeader")
+        if len(seen) == 4:
+            break
+    assert seen == {"single": TRACE, "batch": TRACE, "explicit": explicit, "untraced": None}
+    sqs.send_message(QueueUrl=url, MessageBody="named")
+    got = plain.receive_message(QueueUrl=url, AttributeNames=["AWSTraceHeader"], WaitTimeSeconds=1)["Messages"]
+    assert got[0]["Attributes"] == {"AWSTraceHeader": TRACE}

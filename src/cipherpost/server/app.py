@@ -228,6 +228,7 @@ class Gateway:
             user_agent=request.headers.get("user-agent", ""),
             tls=_tls_info(scope),
             protocol=route.protocol,
+            trace_header=request.headers.get("x-amzn-trace-id") or None,
         )
         params: dict[str, Any] | None = None
         try:

@@ -13,6 +13,7 @@ from cipherpost.services.sqs.contents import (
     check_message_attributes,
     check_system_attributes,
     message_size,
+    with_trace_header,
 )
 from cipherpost.services.sqs.fifo import check_id, content_hash
 from cipherpost.services.sqs.names import QueueRef, check_queue_name, parse_queue_arn, parse_queue_url
@@ -253,3 +254,10 @@ def test_data_key_reuse_period_is_shown_only_with_a_kms_key() -> None:
     assert attrs.visible_attributes(stored) == {"SqsManagedSseEnabled": "true"}
     kms = {"KmsMasterKeyId": "k", "KmsDataKeyReusePeriodSeconds": "300"}
     assert attrs.visible_attributes(kms) == kms
+
+
+def test_trace_header_fills_aws_trace_header_unless_given() -> None:
+    given = {"AWSTraceHeader": {"DataType": "String", "StringValue": "given"}}
+    assert with_trace_header(given, "header") == given
+    assert with_trace_header({}, "header") == {"AWSTraceHeader": {"DataType": "String", "StringValue": "header"}}
+    assert with_trace_header({}, None) == {}

@@ -135,6 +135,18 @@ def check_system_attributes(attributes: Mapping[str, Mapping[str, Any]] | None) 
     return out
 
 
+def with_trace_header(system: Attributes, trace_header: str | None) -> Attributes:
+    """``system`` plus ``AWSTraceHeader`` from the request's ``X-Amzn-Trace-Id`` header.
+
+    An explicit ``AWSTraceHeader`` message system attribute takes precedence over the header
+    (SQS Developer Guide, "AWS X-Ray and Amazon SQS").
+    """
+    if not trace_header or "AWSTraceHeader" in system:
+        return system
+    check_text(trace_header)
+    return {**system, "AWSTraceHeader": {"DataType": "String", "StringValue": trace_header}}
+
+
 def attributes_size(attributes: Mapping[str, Mapping[str, Any]]) -> int:
     """Bytes the attributes count toward the message size (name + type + value)."""
     total = 0

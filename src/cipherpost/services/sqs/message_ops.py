@@ -54,11 +54,16 @@ def _failure(entry_id: str, error: AwsError) -> Result:
 class MessageOperations(SqsCore):
     """SendMessage(+Batch), ReceiveMessage, DeleteMessage(+Batch), ChangeMessageVisibility(+Batch)."""
 
-    def new_message(self, queue: Queue, params: Mapping[str, Any], sender_id: str) -> tuple[NewMessage, int]:
-        """A validated message and its size, from SendMessage parameters or a batch entry."""
+    def new_message(self, queue: Queue, params: Mapping[str, Any], sender_id: str,
+                    trace_header: str | None = None) -> tuple[NewMessage, int]:
+        """A validated message and its size, from SendMessage parameters or a batch entry.
+
+        ``trace_header``: the request's ``X-Amzn-Trace-Id``, stored as ``AWSTraceHeader``.
+        """
         body = contents.check_body(params.get("MessageBody"))
         attributes = contents.check_message_attributes(params.get("MessageAttributes"))
-        system = contents.check_system_attributes(params.get("MessageSystemAttributes"))
+        system = contents.with_trace_header(
+            contents.check_system_attributes(params.get("MessageSystemAttributes")), trace_header)
         group_id, dedup_id = fifo.message_ids(queue, params, body)
         delay = fifo.delay_seconds(queue, params.get("DelaySeconds"))
         size = contents.message_size(body, attributes)
@@ -99,7 +104,7 @@ class MessageOperations(SqsCore):
     @operation("SendMessage")
     async def send_message(self, ctx: RequestContext, params: Params) -> Result:
         queue = await self.queue_for(ctx, params)
-        message, _ = self.new_message(queue, params, ctx.caller.principal_id)
+        message, _ = self.new_message(queue, params, ctx.caller.principal_id, ctx.trace_header)
         (sent,) = await self.send(ctx, queue, [message])
         return _sent_result(sent)
 
@@ -116,7 +121,7 @@ class MessageOperations(SqsCore):
         failed: list[Result] = []
         for entry in entries:
             try:
-                message, _ = self.new_message(queue, entry, ctx.caller.principal_id)
+                message, _ = self.new_message(queue, entry, ctx.caller.principal_id, ctx.trace_header)
             except AwsError as error:
                 failed.append(_failure(str(entry["Id"]), error))
                 continue
