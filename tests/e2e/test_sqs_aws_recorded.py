@@ -3,6 +3,7 @@ attributes that AWS returns; each test names the behaviour it pins)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -76,3 +77,18 @@ def test_trace_header_becomes_aws_trace_header(server: ServerProcess) -> None:
     sqs.send_message(QueueUrl=url, MessageBody="named")
     got = plain.receive_message(QueueUrl=url, AttributeNames=["AWSTraceHeader"], WaitTimeSeconds=1)["Messages"]
     assert got[0]["Attributes"] == {"AWSTraceHeader": TRACE}
+
+
+def test_dead_letter_move_keeps_the_receive_count(server: ServerProcess) -> None:
+    sqs = server.client("sqs")
+    dlq = new_queue(sqs)
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    source = new_queue(sqs, RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1}))
+    sqs.send_message(QueueUrl=source, MessageBody="poison")
+    first = sqs.receive_message(QueueUrl=source, VisibilityTimeout=0, AttributeNames=["All"])["Messages"][0]
+    assert first["Attributes"]["ApproximateReceiveCount"] == "1"
+    assert "Messages" not in sqs.receive_message(QueueUrl=source)
+    moved = sqs.receive_message(QueueUrl=dlq, AttributeNames=["All"], WaitTimeSeconds=1)["Messages"][0]
+    assert moved["Attributes"]["ApproximateReceiveCount"] == "2"
+    assert moved["Attributes"]["ApproximateFirstReceiveTimestamp"] == first["Attributes"][
+        "ApproximateFirstReceiveTimestamp"]

@@ -300,14 +300,17 @@ class MessageStore:
                    min_receive_count: int, dead_letter_source_arn: str | None) -> int:
         """Move visible messages from ``source`` to ``target`` atomically; returns how many moved.
 
-        A moved message keeps its id, body, attributes and SentTimestamp; its receive count
-        starts again at zero in the target.
+        A moved message keeps its id, body, attributes and SentTimestamp. Moved to a
+        dead-letter queue (``dead_letter_source_arn`` set) it also keeps its receive count and
+        first receive time (AWS: received once from the DLQ after maxReceiveCount=1, it shows
+        ApproximateReceiveCount 2); moved by a move task its receive count starts again at zero.
         """
         steps: list[Step] = []
         for message_id in message_ids:
             params = {"queue_id": source.queue_id, "target_queue_id": target.queue_id, "message_id": message_id,
                       "now": now, "min_receive_count": min_receive_count,
-                      "dead_letter_source_arn": dead_letter_source_arn}
+                      "dead_letter_source_arn": dead_letter_source_arn,
+                      "keep_receives": 1 if dead_letter_source_arn else 0}
             steps += [Step("sqs_queue_next_seq", {"queue_id": target.queue_id}),
                       Step("sqs_message_copy", params), Step("sqs_message_delete_moved", params)]
         results = await self.store.write(steps)

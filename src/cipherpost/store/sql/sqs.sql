@@ -227,13 +227,17 @@ ORDER BY seq LIMIT :n;
 
 -- name: sqs_message_copy
 -- Copy a message into another queue under its next sequence number (dead-letter move, move task).
+-- A dead-letter move (:keep_receives = 1) keeps the receive count and first receive time, as AWS does.
 INSERT INTO sqs_messages (queue_id, message_id, seq, body, body_encoding, md5_body, message_attributes,
                           md5_message_attributes, system_attributes, md5_system_attributes, sender_id, sent_at,
-                          visible_at, receive_count, group_id, dedup_id, dead_letter_source_arn, sealed_arn)
+                          visible_at, receive_count, first_received_at, group_id, dedup_id, dead_letter_source_arn,
+                          sealed_arn)
 SELECT :target_queue_id, m.message_id, (SELECT last_seq FROM sqs_queues WHERE queue_id = :target_queue_id),
        m.body, m.body_encoding, m.md5_body, m.message_attributes, m.md5_message_attributes, m.system_attributes,
-       m.md5_system_attributes, m.sender_id, m.sent_at, :now, 0, m.group_id, m.dedup_id, :dead_letter_source_arn,
-       m.sealed_arn
+       m.md5_system_attributes, m.sender_id, m.sent_at, :now,
+       CASE WHEN :keep_receives = 1 THEN m.receive_count ELSE 0 END,
+       CASE WHEN :keep_receives = 1 THEN m.first_received_at ELSE NULL END,
+       m.group_id, m.dedup_id, :dead_letter_source_arn, m.sealed_arn
 FROM sqs_messages m
 WHERE m.queue_id = :queue_id AND m.message_id = :message_id AND m.visible_at <= :now
   AND m.receive_count >= :min_receive_count
