@@ -3,6 +3,7 @@ attributes that AWS returns; each test names the behaviour it pins)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from typing import Any
@@ -92,3 +93,39 @@ def test_dead_letter_move_keeps_the_receive_count(server: ServerProcess) -> None
     assert moved["Attributes"]["ApproximateReceiveCount"] == "2"
     assert moved["Attributes"]["ApproximateFirstReceiveTimestamp"] == first["Attributes"][
         "ApproximateFirstReceiveTimestamp"]
+
+
+def arn_of(sqs: Any, url: str) -> str:
+    return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+
+
+def error_of(response: dict[str, Any]) -> tuple[str, str, int]:
+    return (response["Error"]["Code"], response["Error"]["Message"], response["ResponseMetadata"]["HTTPStatusCode"])
+
+
+def test_message_move_task_errors(server: ServerProcess) -> None:
+    sqs = server.client("sqs")
+    plain = new_queue(sqs)
+    assert error_of(fails(sqs.start_message_move_task, "InvalidParameterValue", SourceArn=arn_of(sqs, plain))) == (
+        "InvalidParameterValue", "Source queue must be configured as a Dead Letter Queue.", 400)
+    dlq = new_queue(sqs)
+    new_queue(sqs, RedrivePolicy=json.dumps({"deadLetterTargetArn": arn_of(sqs, dlq), "maxReceiveCount": 1}))
+    gone = arn_of(sqs, plain).replace("rec-", "gone-")
+    assert error_of(fails(sqs.start_message_move_task, "ResourceNotFoundException", SourceArn=arn_of(sqs, dlq),
+                          DestinationArn=gone)) == (
+        "ResourceNotFoundException", "The resource that you specified for the DestinationArn parameter doesn't exist.",
+        404)
+    assert error_of(fails(sqs.cancel_message_move_task, "InvalidParameterValue", TaskHandle="not-a-handle")) == (
+        "InvalidParameterValue", "Value for parameter TaskHandle is invalid.", 400)
+    for _ in range(5):
+        sqs.send_message(QueueUrl=dlq, MessageBody="slow")
+    handle = sqs.start_message_move_task(SourceArn=arn_of(sqs, dlq), DestinationArn=arn_of(sqs, plain),
+                                         MaxNumberOfMessagesPerSecond=1)["TaskHandle"]
+    assert error_of(fails(sqs.start_message_move_task, "InvalidParameterValue", SourceArn=arn_of(sqs, dlq))) == (
+        "InvalidParameterValue", "There is already a task running. Only one active task is allowed for a source "
+        "queue arn at a given time.", 400)
+    sqs.cancel_message_move_task(TaskHandle=handle)
+    unknown = base64.urlsafe_b64encode(json.dumps({"taskId": str(uuid.uuid4()),
+                                                   "sourceArn": arn_of(sqs, dlq)}).encode()).decode()
+    assert error_of(fails(sqs.cancel_message_move_task, "ResourceNotFoundException", TaskHandle=unknown)) == (
+        "ResourceNotFoundException", "Task does not exist.", 404)

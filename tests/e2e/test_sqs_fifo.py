@@ -188,7 +188,7 @@ def test_dead_letter_queue_redrive_and_sources(sqs: Any) -> None:
         sqs.cancel_message_move_task(TaskHandle=handle)
     with pytest.raises(ClientError) as info:
         sqs.start_message_move_task(SourceArn=arn_of(sqs, source))
-    assert info.value.response["Error"]["Code"] == "AWS.SimpleQueueService.UnsupportedOperation"
+    assert info.value.response["Error"]["Code"] == "InvalidParameterValue"
 
 
 def test_redrive_policy_checks_the_target(sqs: Any) -> None:

@@ -16,6 +16,7 @@ from cipherpost.services.sqs.contents import (
     with_trace_header,
 )
 from cipherpost.services.sqs.fifo import check_id, content_hash
+from cipherpost.services.sqs.move_tasks import Pace
 from cipherpost.services.sqs.names import QueueRef, check_queue_name, parse_queue_arn, parse_queue_url
 from cipherpost.services.sqs.redrive import parse_redrive_allow_policy, parse_redrive_policy
 
@@ -261,3 +262,13 @@ def test_trace_header_fills_aws_trace_header_unless_given() -> None:
     assert with_trace_header(given, "header") == given
     assert with_trace_header({}, "header") == {"AWSTraceHeader": {"DataType": "String", "StringValue": "header"}}
     assert with_trace_header({}, None) == {}
+
+
+def test_move_task_pace_spreads_messages_over_the_second() -> None:
+    pace = Pace(50, started=100.0)
+    assert pace.batch == 5
+    assert pace.delay(5, 100.0) == pytest.approx(0.1)  # 5 of 50 a second: the next step at +0.1 s
+    assert pace.delay(5, 100.15) == pytest.approx(0.05)  # the schedule holds from the start, no drift
+    slow = Pace(1, started=0.0)
+    assert slow.batch == 1 and slow.delay(1, 0.0) == pytest.approx(1.0)
+    assert Pace(0).delay(10, 0.0) == 0.0

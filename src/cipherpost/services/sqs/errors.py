@@ -147,6 +147,7 @@ class ResourceNotFoundException(AwsError):
     """One or more specified resources don't exist."""
 
     code = "ResourceNotFoundException"
+    status = 404  # AWS answers the move task operations' unknown resources with 404
 
 
 # --- SSE-KMS: what SQS answers when KMS refuses (shape names of botocore's SQS model; they

@@ -14,6 +14,7 @@ import base64
 import binascii
 import contextlib
 import json
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any, Final
@@ -21,13 +22,32 @@ from typing import Any, Final
 from cipherpost.context import RequestContext
 from cipherpost.services.base import Params, Result, cancel_task, operation
 from cipherpost.services.sqs.core import SqsCore, bounded, required
-from cipherpost.services.sqs.errors import ResourceNotFoundException, UnsupportedOperation
+from cipherpost.services.sqs.errors import InvalidParameterValue, ResourceNotFoundException, UnsupportedOperation
 from cipherpost.services.sqs.names import parse_queue_arn
 from cipherpost.services.sqs.queues import Queue, now_ms
 from cipherpost.store import Row
 
 BATCH: Final = 10
 ACTIVE: Final = ("RUNNING", "CANCELLING")
+
+
+class Pace:
+    """Spreads a task's moves evenly over each second at ``MaxNumberOfMessagesPerSecond``
+    (small batches on a schedule kept from the start, not a burst then a sleep); 0: no limit."""
+
+    def __init__(self, rate: int, started: float | None = None) -> None:
+        self.rate = rate
+        self.batch = max(1, min(BATCH, rate // 10)) if rate else BATCH
+        """Messages per step: about ten steps a second, at least one message each."""
+        self.started = time.monotonic() if started is None else started
+        self.done = 0
+
+    def delay(self, count: int, now: float) -> float:
+        """Seconds to wait after moving ``count`` more messages at monotonic time ``now``."""
+        if not self.rate:
+            return 0.0
+        self.done += count
+        return max(0.0, self.started + self.done / self.rate - now)
 
 
 def _handle(source_arn: str) -> str:
@@ -72,15 +92,15 @@ class MoveTaskOperations(SqsCore):
         source = await self._queue_by_arn(ctx, str(required(params, "SourceArn")), "SourceArn",
                                           "StartMessageMoveTask")
         if not await self.queues.dead_letter_sources(source.arn):
-            raise UnsupportedOperation("Source queue must be configured as a Dead Letter Queue.")
+            raise InvalidParameterValue("Source queue must be configured as a Dead Letter Queue.")
         destination = params.get("DestinationArn")
         if destination:
             await self._queue_by_arn(ctx, str(destination), "DestinationArn", "SendMessage")
         rate = bounded(params, "MaxNumberOfMessagesPerSecond", 1, 500, 0) or None
         recent = await self.runtime.store.fetch_all("sqs_move_tasks_for_source", source_arn=source.arn, limit=10)
         if any(row["status"] in ACTIVE for row in recent):
-            raise UnsupportedOperation("Only one active message movement task is supported per queue at any "
-                                       "given time.")
+            raise InvalidParameterValue("There is already a task running. Only one active task is allowed for a "
+                                        "source queue arn at a given time.")
         counts = await self.messages.counts(source, now_ms())
         handle = _handle(source.arn)
         await self.runtime.store.execute(
@@ -103,11 +123,11 @@ class MoveTaskOperations(SqsCore):
         try:
             source_arn = str(json.loads(base64.urlsafe_b64decode(handle.encode()))["sourceArn"])
         except (ValueError, KeyError, TypeError, binascii.Error):
-            raise ResourceNotFoundException("The task handle is not valid.") from None
-        await self._queue_by_arn(ctx, source_arn, "TaskHandle", "CancelMessageMoveTask")
+            raise InvalidParameterValue("Value for parameter TaskHandle is invalid.") from None
+        await self._queue_by_arn(ctx, source_arn, "SourceArn", "CancelMessageMoveTask")
         row = await self.runtime.store.fetch_one("sqs_move_task_get", task_handle=handle)
         if row is None:
-            raise ResourceNotFoundException("The task handle does not exist.")
+            raise ResourceNotFoundException("Task does not exist.")
         if row["status"] != "RUNNING":
             raise UnsupportedOperation("Only active tasks can be cancelled.")
         runner = self._tasks().pop(handle, None)
@@ -157,12 +177,12 @@ class MoveTaskOperations(SqsCore):
     async def _move_all(self, task: Mapping[str, Any], moved: int) -> tuple[str, str | None, int]:
         parsed = parse_queue_arn(str(task["source_arn"]))
         to_move = int(task["to_move"] or 0)
-        rate = task["max_per_second"]
+        pace = Pace(int(task["max_per_second"] or 0))
         while moved < to_move:
             source = await self.queues.get(parsed[1]) if parsed else None
             if source is None:
                 return "FAILED", "The source queue no longer exists.", moved
-            rows = await self.messages.movable(source, now_ms(), min(BATCH, to_move - moved))
+            rows = await self.messages.movable(source, now_ms(), min(pace.batch, to_move - moved))
             if not rows:
                 break
             failure, count = await self._move_batch(source, rows, task["destination_arn"])
@@ -170,7 +190,7 @@ class MoveTaskOperations(SqsCore):
             await self._record(str(task["task_handle"]), "RUNNING", moved)
             if failure is not None:
                 return "FAILED", failure, moved
-            await asyncio.sleep(len(rows) / rate if rate else 0)
+            await asyncio.sleep(pace.delay(len(rows), time.monotonic()))
         return "COMPLETED", None, moved
 
     async def _move_batch(self, source: Queue, rows: list[Row], destination: str | None) -> tuple[str | None, int]:
