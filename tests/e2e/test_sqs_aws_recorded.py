@@ -129,3 +129,24 @@ def test_message_move_task_errors(server: ServerProcess) -> None:
                                                    "sourceArn": arn_of(sqs, dlq)}).encode()).decode()
     assert error_of(fails(sqs.cancel_message_move_task, "ResourceNotFoundException", TaskHandle=unknown)) == (
         "ResourceNotFoundException", "Task does not exist.", 404)
+
+
+def test_fifo_attributes_on_a_standard_queue(server: ServerProcess) -> None:
+    sqs = server.client("sqs")
+    name = f"rec-{uuid.uuid4().hex[:10]}"
+    expected = {
+        "FifoQueue": ("false", "InvalidAttributeName", "Unknown Attribute FifoQueue."),
+        "ContentBasedDeduplication": ("false", "InvalidAttributeName", "Unknown Attribute ContentBasedDeduplication."),
+        "DeduplicationScope": ("queue", "InvalidAttributeName",
+                               "You can specify the DeduplicationScope only when FifoQueue is set to true."),
+        "FifoThroughputLimit": ("perQueue", "InvalidAttributeName",
+                                "You can specify the FifoThroughputLimit only when FifoQueue is set to true."),
+    }
+    for attribute, (value, code, message) in expected.items():
+        response = fails(sqs.create_queue, code, QueueName=name, Attributes={attribute: value})
+        assert error_of(response) == (code, message, 400)
+    url = new_queue(sqs)
+    for value in ("true", "false"):
+        response = fails(sqs.set_queue_attributes, "InvalidAttributeName", QueueUrl=url,
+                         Attributes={"FifoQueue": value})
+        assert response["Error"]["Message"] == "Unknown Attribute FifoQueue."

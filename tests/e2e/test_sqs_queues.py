@@ -72,8 +72,12 @@ def test_fifo_queue_and_fifo_only_attributes(sqs: Any) -> None:
     assert attrs["FifoThroughputLimit"] == "perQueue"
     with pytest.raises(sqs.exceptions.InvalidAttributeName):
         sqs.create_queue(QueueName=unique(), Attributes={"ContentBasedDeduplication": "true"})
-    with pytest.raises(sqs.exceptions.InvalidAttributeName):
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"FifoQueue": "true"})  # no change: AWS answers 200
+    with pytest.raises(ClientError) as info:
         sqs.set_queue_attributes(QueueUrl=url, Attributes={"FifoQueue": "false"})
+    assert info.value.response["Error"]["Code"] == "InvalidAttributeValue"
+    assert info.value.response["Error"]["Message"] == ("Invalid value for the parameter FifoQueue. Reason: "
+                                                       "Modifying queue type is not supported.")
 
 
 def test_get_queue_url_and_owner_account(sqs: Any) -> None:

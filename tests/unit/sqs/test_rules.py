@@ -98,7 +98,8 @@ def test_integer_ranges(name: str, low: int, high: int) -> None:
     ("QueueArn", False, True),
     ("ApproximateNumberOfMessages", False, False),
     ("ContentBasedDeduplication", False, True),
-    ("FifoQueue", True, False),
+    ("FifoQueue", False, False),
+    ("FifoQueue", False, True),
 ])
 def test_invalid_attribute_names(name: str, fifo: bool, creating: bool) -> None:
     with pytest.raises(AwsError) as info:
@@ -272,3 +273,23 @@ def test_move_task_pace_spreads_messages_over_the_second() -> None:
     slow = Pace(1, started=0.0)
     assert slow.batch == 1 and slow.delay(1, 0.0) == pytest.approx(1.0)
     assert Pace(0).delay(10, 0.0) == 0.0
+
+
+@pytest.mark.parametrize("name", ["DeduplicationScope", "FifoThroughputLimit"])
+def test_fifo_only_attribute_on_a_standard_queue_says_so(name: str) -> None:
+    with pytest.raises(AwsError) as info:
+        attrs.validate_attributes({name: "perQueue"}, fifo=False, creating=True)
+    assert (info.value.code, info.value.message) == (
+        "InvalidAttributeName", f"You can specify the {name} only when FifoQueue is set to true.")
+
+
+def test_fifo_queue_type_cannot_change() -> None:
+    assert attrs.validate_attributes({"FifoQueue": "true"}, fifo=True, creating=False) == {}
+    with pytest.raises(AwsError) as info:
+        attrs.validate_attributes({"FifoQueue": "false"}, fifo=True, creating=False)
+    assert (info.value.code, info.value.message) == (
+        "InvalidAttributeValue", "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not "
+        "supported.")
+    with pytest.raises(AwsError) as info:
+        attrs.validate_attributes({"FifoQueue": "false"}, fifo=False, creating=True)
+    assert (info.value.code, info.value.message) == ("InvalidAttributeName", "Unknown Attribute FifoQueue.")

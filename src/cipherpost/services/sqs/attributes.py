@@ -67,6 +67,9 @@ COMPUTED: Final = (
     "LastModifiedTimestamp",
 )
 
+#: FIFO-only attributes a standard queue rejects with their own message (not "Unknown Attribute").
+FIFO_ONLY_MESSAGE: Final = frozenset({"DeduplicationScope", "FifoThroughputLimit"})
+
 #: Attributes whose empty value removes them (SetQueueAttributes with ``""``).
 CLEARABLE: Final = frozenset({"Policy", "RedrivePolicy", "RedriveAllowPolicy", "KmsMasterKeyId"})
 
@@ -120,14 +123,19 @@ def validate_attributes(attributes: Mapping[str, str], *, fifo: bool, creating: 
     Raises:
         InvalidAttributeName: unknown, computed, FIFO-only on a standard queue, or
             (SetQueueAttributes) fixed at creation.
-        InvalidAttributeValue: a value outside its range or grammar.
+        InvalidAttributeValue: a value outside its range or grammar; FifoQueue other than
+            ``true`` set on a FIFO queue.
     """
     out: dict[str, str] = {}
     for name, value in attributes.items():
         spec = SETTABLE.get(name)
+        if name == "FifoQueue" and fifo and not creating:
+            _check_queue_type(value)
+            continue
+        if spec is not None and spec.fifo_only and not fifo and name in FIFO_ONLY_MESSAGE:
+            raise InvalidAttributeName(f"You can specify the {name} only when FifoQueue is set to true.")
+        # FifoQueue (even "false") names an unknown attribute on a standard queue, as AWS answers.
         if spec is None or (spec.fifo_only and not fifo) or (spec.create_only and not creating):
-            if name == "FifoQueue" and creating and not fifo and value.lower() == "false":
-                continue  # FifoQueue=false on a standard queue says nothing new
             raise unknown_attribute(name)
         if value == "" and name in CLEARABLE:
             out[name] = ""
@@ -135,6 +143,12 @@ def validate_attributes(attributes: Mapping[str, str], *, fifo: bool, creating: 
         out[name] = _normalize(name, spec, value)
     _check_sse(out)
     return out
+
+
+def _check_queue_type(value: str) -> None:
+    """SetQueueAttributes FifoQueue on a FIFO queue: ``true`` changes nothing; anything else would."""
+    if value.lower() != "true":
+        raise _invalid("FifoQueue", "Modifying queue type is not supported.")
 
 
 def _check_sse(values: Mapping[str, str]) -> None:
