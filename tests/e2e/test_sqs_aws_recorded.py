@@ -150,3 +150,21 @@ def test_fifo_attributes_on_a_standard_queue(server: ServerProcess) -> None:
         response = fails(sqs.set_queue_attributes, "InvalidAttributeName", QueueUrl=url,
                          Attributes={"FifoQueue": value})
         assert response["Error"]["Message"] == "Unknown Attribute FifoQueue."
+
+
+def test_message_attribute_names_and_string_values(server: ServerProcess) -> None:
+    sqs = server.client("sqs")
+    url = new_queue(sqs)
+    sqs.send_message(QueueUrl=url, MessageBody="test",
+                     MessageAttributes={"attr.1øßä": {"StringValue": "Valida", "DataType": "String"}})
+    got = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"], WaitTimeSeconds=1)["Messages"][0]
+    assert got["MessageAttributes"] == {"attr.1øßä": {"StringValue": "Valida", "DataType": "String"}}
+    response = fails(sqs.send_message, "InvalidParameterValue", QueueUrl=url, MessageBody="test",
+                     MessageAttributes={"ErrorDetails": {"StringValue": "", "DataType": "String"}})
+    assert error_of(response) == ("InvalidParameterValue", "Message (user) attribute 'ErrorDetails' must contain a "
+                                  "non-empty value of type 'String'.", 400)
+    fails(sqs.send_message, "InvalidParameterValue", QueueUrl=url, MessageBody="test",
+          MessageAttributes={"attr1": {"StringValue": f"Invalid-{chr(8)},{chr(11)}", "DataType": "String"}})
+    for name in ("Invalid-§-attr", "aWs.-Invalid-attr", "Invalid-!-attr"):
+        fails(sqs.send_message, "InvalidParameterValue", QueueUrl=url, MessageBody="test",
+              MessageAttributes={name: {"StringValue": "Valid", "DataType": "String"}})

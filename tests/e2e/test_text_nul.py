@@ -137,7 +137,8 @@ def test_sqs_keeps_its_own_body_rule_and_binary_attributes(server: ServerProcess
     url = sqs.create_queue(QueueName="nul-text")["QueueUrl"]
     message = refused(sqs.send_message, "InvalidMessageContents", QueueUrl=url, MessageBody=NUL)
     assert "#x0" in message
-    refused(sqs.send_message, "InvalidMessageContents", QueueUrl=url, MessageBody="x",
+    # A String attribute value's refused characters are InvalidParameterValue (as AWS answers).
+    refused(sqs.send_message, "InvalidParameterValue", QueueUrl=url, MessageBody="x",
             MessageAttributes={"a": {"DataType": "String", "StringValue": NUL}})
     binary = b"\x00\x01\x00"
     sqs.send_message(QueueUrl=url, MessageBody="body 😀",

@@ -192,12 +192,13 @@ def test_empty_body_is_missing() -> None:
     assert info.value.code == "MissingParameter"
 
 
-@pytest.mark.parametrize("name", ["ok", "a.b", "a-b_c", "x" * 256])
+@pytest.mark.parametrize("name", ["ok", "a.b", "a-b_c", "x" * 256, "attr.1øßä", "名前"])
 def test_attribute_names_allowed(name: str) -> None:
     assert name in check_message_attributes({name: {"DataType": "String", "StringValue": "v"}})
 
 
-@pytest.mark.parametrize("name", ["AWS.x", "amazon.y", ".a", "a.", "a..b", "sp ace", "x" * 257, ""])
+@pytest.mark.parametrize("name", ["AWS.x", "amazon.y", ".a", "a.", "a..b", "sp ace", "x" * 257, "",
+                                  "Invalid-§-attr", "Invalid-!-attr", "Invalid-?-attr"])
 def test_attribute_names_refused(name: str) -> None:
     with pytest.raises(AwsError) as info:
         check_message_attributes({name: {"DataType": "String", "StringValue": "v"}})
@@ -293,3 +294,16 @@ def test_fifo_queue_type_cannot_change() -> None:
     with pytest.raises(AwsError) as info:
         attrs.validate_attributes({"FifoQueue": "false"}, fifo=False, creating=True)
     assert (info.value.code, info.value.message) == ("InvalidAttributeName", "Unknown Attribute FifoQueue.")
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ({"DataType": "String", "StringValue": ""},
+     "Message (user) attribute 'X' must contain a non-empty value of type 'String'."),
+    ({"DataType": "String", "StringValue": "Invalid-\x08,\x0b"},
+     "Invalid binary character '#x8' was found in the value of message (user) attribute 'X', the set of allowed "
+     "characters is #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"),
+])
+def test_string_attribute_value_errors(value: dict[str, object], message: str) -> None:
+    with pytest.raises(AwsError) as info:
+        check_message_attributes({"X": value})
+    assert (info.value.code, info.value.message) == ("InvalidParameterValue", message)

@@ -2,7 +2,8 @@
 
 From "SendMessage" and "Amazon SQS message attributes" (SQS Developer Guide):
 - body characters: ``#x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF``;
-- at most 10 message attributes; a name has up to 256 characters of ``A-Za-z0-9_-.``, does
+- at most 10 message attributes; a name has up to 256 characters of alphanumerics (any
+  script: AWS accepts ``attr.1øßä`` and refuses ``§``), ``_``, ``-`` and ``.``, does
   not start with ``AWS.`` or ``Amazon.`` (any case), nor start or end with ``.``, nor hold
   ``..``; a data type is ``String``, ``Number`` or ``Binary`` with an optional
   ``.custom-suffix``, 256 characters at most; a Number has up to 38 significant digits
@@ -25,7 +26,7 @@ from cipherpost.services.sqs.errors import InvalidMessageContents, InvalidParame
 MAX_ATTRIBUTES: Final = 10
 MAX_NAME_LENGTH: Final = 256
 _INVALID_CHARS: Final = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_ATTRIBUTE_NAME: Final = re.compile(r"[A-Za-z0-9_.-]+")
+_ATTRIBUTE_NAME: Final = re.compile(r"[\w.-]+")  # \w: Unicode letters and digits, and _
 _RESERVED_PREFIXES: Final = ("aws.", "amazon.")
 _BASE_TYPES: Final = ("String", "Number", "Binary")
 SYSTEM_ATTRIBUTES: Final = frozenset({"AWSTraceHeader"})
@@ -40,6 +41,16 @@ def check_text(text: str) -> None:
         raise InvalidMessageContents(
             f"Invalid binary character '#x{ord(bad.group()):X}' was found in the message body, the set of allowed "
             f"characters is #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF")
+
+
+def _check_value_text(name: str, text: str) -> None:
+    """A String/Number attribute value's characters: as a body's, but ``InvalidParameterValue``."""
+    bad = _INVALID_CHARS.search(text)
+    if bad is not None:
+        raise InvalidParameterValue(
+            f"Invalid binary character '#x{ord(bad.group()):X}' was found in the value of message (user) "
+            f"attribute '{name}', the set of allowed characters is #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to "
+            f"#xFFFD | #x10000 to #x10FFFF")
 
 
 def check_body(body: str | None) -> str:
@@ -101,9 +112,12 @@ def _one_attribute(name: str, value: Mapping[str, Any]) -> dict[str, Any]:
                                         f"'Binary'.")
         return {"DataType": data_type, "BinaryValue": bytes(binary)}
     text = value.get("StringValue")
+    if text == "":
+        raise InvalidParameterValue(f"Message (user) attribute '{name}' must contain a non-empty value of type "
+                                    f"'{base}'.")
     if not text:
         raise InvalidParameterValue(f"The message attribute '{name}' with type '{base}' must use field 'String'.")
-    check_text(text)
+    _check_value_text(name, text)
     if base == "Number":
         _check_number(name, text)
     return {"DataType": data_type, "StringValue": text}
