@@ -168,3 +168,33 @@ def test_message_attribute_names_and_string_values(server: ServerProcess) -> Non
     for name in ("Invalid-§-attr", "aWs.-Invalid-attr", "Invalid-!-attr"):
         fails(sqs.send_message, "InvalidParameterValue", QueueUrl=url, MessageBody="test",
               MessageAttributes={name: {"StringValue": "Valid", "DataType": "String"}})
+
+
+def test_recorded_wording(server: ServerProcess) -> None:
+    sqs = server.client("sqs")
+    url = new_queue(sqs, MaximumMessageSize="1024")
+    for wait in (21, -1):
+        response = fails(sqs.receive_message, "InvalidParameterValue", QueueUrl=url, WaitTimeSeconds=wait)
+        assert response["Error"]["Message"] == (f"Value {wait} for parameter WaitTimeSeconds is invalid. Reason: "
+                                                f"Must be >= 0 and <= 20, if provided.")
+    result = sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "big", "MessageBody": "x" * 1025},
+                                                           {"Id": "ok", "MessageBody": "small"}])
+    assert [entry["Id"] for entry in result["Successful"]] == ["ok"]
+    assert result["Failed"] == [{"Id": "big", "SenderFault": True, "Code": "InvalidParameterValue",
+                                 "Message": "One or more parameters cannot be validated. Reason: Message must be "
+                                            "shorter than 1024 bytes."}]
+    response = fails(sqs.send_message, "InvalidParameterValue", QueueUrl=url, MessageBody="x" * 1025)
+    assert response["Error"]["Message"] == ("One or more parameters are invalid. Reason: Message must be shorter "
+                                            "than 1024 bytes.")
+    sqs.add_permission(QueueUrl=url, Label="crossaccountpermission", AWSAccountIds=["000000000000"],
+                       Actions=["ReceiveMessage"])
+    policy = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
+    assert policy["Version"] == "2008-10-17"
+    response = fails(sqs.remove_permission, "InvalidParameterValue", QueueUrl=url, Label="crossaccountpermission2")
+    assert response["Error"]["Message"] == ("Value crossaccountpermission2 for parameter Label is invalid. Reason: "
+                                            "can't find label.")
+    name = url.rsplit("/", 1)[1]
+    sqs.delete_queue(QueueUrl=url)
+    response = fails(sqs.create_queue, "AWS.SimpleQueueService.QueueDeletedRecently", QueueName=name)
+    assert response["Error"]["Message"] == ("You must wait 60 seconds after deleting a queue before you can create "
+                                            "another with the same name.")

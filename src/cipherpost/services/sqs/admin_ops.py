@@ -20,14 +20,15 @@ MAX_ACTIONS: Final = 7
 
 
 def _policy_document(queue: Queue) -> dict[str, Any]:
-    """The queue's policy as a dict (a fresh one in the shape AddPermission creates)."""
+    """The queue's policy as a dict (a fresh one in the shape AddPermission creates: AWS writes
+    policy language version 2008-10-17 there)."""
     text = queue.attributes.get("Policy")
     if text:
         document: dict[str, Any] = json.loads(text)
         statements = document.get("Statement", [])
         document["Statement"] = statements if isinstance(statements, list) else [statements]
         return document
-    return {"Version": "2012-10-17", "Id": f"{queue.arn}/SQSDefaultPolicy", "Statement": []}
+    return {"Version": "2008-10-17", "Id": f"{queue.arn}/SQSDefaultPolicy", "Statement": []}
 
 
 def _one_or_list(values: list[str]) -> str | list[str]:
@@ -78,8 +79,7 @@ class AdminOperations(SqsCore):
         document = _policy_document(queue)
         kept = [statement for statement in document["Statement"] if statement.get("Sid") != label]
         if len(kept) == len(document["Statement"]):
-            raise InvalidParameterValue(f"Value {label} for parameter Label is invalid. Reason: can't find label "
-                                        f"on existing policy.")
+            raise InvalidParameterValue(f"Value {label} for parameter Label is invalid. Reason: can't find label.")
         values = dict(queue.attributes)
         if kept:
             document["Statement"] = kept

@@ -191,8 +191,10 @@ def entry_size(entry: Mapping[str, Any]) -> int:
     return total
 
 
-def check_size(size: int, maximum: int) -> None:
-    """Raise ``InvalidParameterValue`` when a message is larger than the queue allows."""
+def check_size(size: int, maximum: int, *, in_batch: bool = False) -> None:
+    """Raise ``InvalidParameterValue`` when a message is larger than the queue allows (a batch
+    entry's failure says "cannot be validated", as AWS's)."""
     if size > maximum:
-        raise InvalidParameterValue(f"One or more parameters are invalid. Reason: Message must be shorter than "
+        problem = "cannot be validated" if in_batch else "are invalid"
+        raise InvalidParameterValue(f"One or more parameters {problem}. Reason: Message must be shorter than "
                                     f"{maximum} bytes.")

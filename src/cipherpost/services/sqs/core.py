@@ -34,14 +34,18 @@ MAX_BATCH: Final = 10
 _BATCH_ID: Final = re.compile(r"[A-Za-z0-9_-]{1,80}")
 
 
-def bounded(params: Mapping[str, Any], name: str, low: int, high: int, default: int) -> int:
-    """An integer parameter within ``low..high`` (AWS: ``InvalidParameterValue`` otherwise)."""
+def bounded(params: Mapping[str, Any], name: str, low: int, high: int, default: int, *,
+            reason: str | None = None) -> int:
+    """An integer parameter within ``low..high`` (AWS: ``InvalidParameterValue`` otherwise).
+
+    ``reason``: AWS's wording of the range where it differs ("Must be between L and H").
+    """
     value = params.get(name)
     if value is None:
         return default
     if not low <= value <= high:
-        raise InvalidParameterValue(f"Value {value} for parameter {name} is invalid. Reason: Must be between "
-                                    f"{low} and {high}, if provided.")
+        raise InvalidParameterValue(f"Value {value} for parameter {name} is invalid. Reason: "
+                                    f"{reason or f'Must be between {low} and {high}'}, if provided.")
     return int(value)
 
 

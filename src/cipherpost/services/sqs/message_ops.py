@@ -55,10 +55,11 @@ class MessageOperations(SqsCore):
     """SendMessage(+Batch), ReceiveMessage, DeleteMessage(+Batch), ChangeMessageVisibility(+Batch)."""
 
     def new_message(self, queue: Queue, params: Mapping[str, Any], sender_id: str,
-                    trace_header: str | None = None) -> tuple[NewMessage, int]:
+                    trace_header: str | None = None, *, in_batch: bool = False) -> tuple[NewMessage, int]:
         """A validated message and its size, from SendMessage parameters or a batch entry.
 
-        ``trace_header``: the request's ``X-Amzn-Trace-Id``, stored as ``AWSTraceHeader``.
+        ``trace_header``: the request's ``X-Amzn-Trace-Id``, stored as ``AWSTraceHeader``;
+        ``in_batch``: a SendMessageBatch entry (AWS words some failures differently there).
         """
         body = contents.check_body(params.get("MessageBody"))
         attributes = contents.check_message_attributes(params.get("MessageAttributes"))
@@ -67,7 +68,7 @@ class MessageOperations(SqsCore):
         group_id, dedup_id = fifo.message_ids(queue, params, body)
         delay = fifo.delay_seconds(queue, params.get("DelaySeconds"))
         size = contents.message_size(body, attributes)
-        contents.check_size(size, queue.maximum_message_size)
+        contents.check_size(size, queue.maximum_message_size, in_batch=in_batch)
         return NewMessage(body, attributes, system, delay, sender_id, group_id, dedup_id), size
 
     async def prepare_send(self, ctx: RequestContext, queue: Queue, batch: list[NewMessage],
@@ -121,7 +122,7 @@ class MessageOperations(SqsCore):
         failed: list[Result] = []
         for entry in entries:
             try:
-                message, _ = self.new_message(queue, entry, ctx.caller.principal_id, ctx.trace_header)
+                message, _ = self.new_message(queue, entry, ctx.caller.principal_id, ctx.trace_header, in_batch=True)
             except AwsError as error:
                 failed.append(_failure(str(entry["Id"]), error))
                 continue
@@ -135,7 +136,8 @@ class MessageOperations(SqsCore):
         queue = await self.queue_for(ctx, params)
         count = bounded(params, "MaxNumberOfMessages", 1, 10, 1)
         visibility = bounded(params, "VisibilityTimeout", 0, MAX_VISIBILITY, queue.visibility_timeout)
-        wait = bounded(params, "WaitTimeSeconds", 0, MAX_WAIT, queue.wait_time_seconds)
+        wait = bounded(params, "WaitTimeSeconds", 0, MAX_WAIT, queue.wait_time_seconds,
+                       reason=f"Must be >= 0 and <= {MAX_WAIT}")
         attempt = params.get("ReceiveRequestAttemptId") if queue.fifo else None
         if attempt is not None:
             fifo.check_id("ReceiveRequestAttemptId", str(attempt))

@@ -68,7 +68,7 @@ class QueueOperations(SqsCore):
         deleted_at = await self.queues.deleted_at(ref)
         if deleted_at is not None and now_ms() - deleted_at < DELETED_WAIT_MS:
             raise QueueDeletedRecently("You must wait 60 seconds after deleting a queue before you can create "
-                                       "another queue with the same name.")
+                                       "another with the same name.")
         values = attrs.initial_attributes(given, fifo=ref.fifo)
         await self._check_redrive(queue_arn(self.region, ref), ref, values)
         redrive = values.get("RedrivePolicy")
