@@ -20,6 +20,7 @@ from typing import Any
 
 from cipherpost.errors import AwsError
 from cipherpost.protocol import json_protocol, query_parser, query_serializer, registry, validation
+from cipherpost.protocol.errors import RoutingError
 from cipherpost.protocol.http import HttpRequest, HttpResponse
 from cipherpost.protocol.registry import (
     OperationModel,
@@ -80,7 +81,7 @@ def parse(
         params = query_parser.parse_params(plan.input, _query_params(route, request, queue_url_from_path),
                                            problems)
     if problems:
-        raise problems.error(route.service)
+        raise problems.error(route.service, query=route.protocol == registry.QUERY)
     return params
 
 
@@ -139,6 +140,8 @@ def serialize_error(
     """
     if route is not None:
         service, protocol = route.service, route.protocol
+    if service is None and isinstance(error, RoutingError):
+        service = error.service
     if protocol is None:
         spec = registry.SERVICES.get(service or "")
         protocol = spec.protocols[0] if spec else registry.QUERY

@@ -6,12 +6,27 @@ message. Which validation class a service answers with is data, in ``validation.
 
 from __future__ import annotations
 
+from typing import Final
+
 from cipherpost.errors import AwsError
 
 # --- Routing: which service and operation? ---
 
 
-class InvalidAction(AwsError):
+class RoutingError(AwsError):
+    """A request routing failed on, once the service it is for is known."""
+
+    def __init__(self, message: str | None = None, *, service: str | None = None) -> None:
+        super().__init__(message)
+        self.service = service
+        """The service the request is for (its wire format answers), if known."""
+
+
+#: How a service words an unknown ``Action`` ("for this web service" unless listed).
+_ACTION_SCOPE: Final = {"sqs": "endpoint"}
+
+
+class InvalidAction(RoutingError):
     """The action or operation requested is invalid. Verify that the action is typed
     correctly."""
 
@@ -20,9 +35,21 @@ class InvalidAction(AwsError):
     json_code = "UnknownOperationException"
 
     @classmethod
-    def named(cls, action: str) -> InvalidAction:
+    def named(cls, action: str, service: str | None = None) -> InvalidAction:
         """The error for an ``Action`` the service does not have (AWS's own wording)."""
-        return cls(f"The action {action} is not valid for this web service.")
+        scope = _ACTION_SCOPE.get(service or "", "web service")
+        return cls(f"The action {action} is not valid for this {scope}.", service=service)
+
+
+class BareUnknownOperation(RoutingError):
+    """SQS: a request to a queue URL without an ``Action`` (e.g. a plain GET of the URL).
+
+    AWS answers 404 with the bare XML document ``<UnknownOperationException/>``, not an
+    ``<ErrorResponse>``; the Query serializer writes this class so.
+    """
+
+    code = "UnknownOperationException"
+    status = 404
 
 
 class MissingAction(AwsError):

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from cipherpost.errors import AwsError
-from cipherpost.protocol import registry, scalars
+from cipherpost.protocol import registry, scalars, sqs_query
+from cipherpost.protocol.errors import BareUnknownOperation
 from cipherpost.protocol.http import HttpResponse
 from cipherpost.protocol.shapes import OperationPlan, Plan
 from cipherpost.protocol.validation import printable
@@ -151,9 +152,14 @@ def serialize_error(error: AwsError, request_id: str, service: str | None) -> Ht
     known = service is not None and service in registry.SERVICES
     code = registry.query_error_code(service, error.code) if known and service else error.code
     ns = namespace(service) if known and service else None
+    headers = [("Content-Type", CONTENT_TYPE), ("x-amzn-RequestId", request_id)]
+    if isinstance(error, BareUnknownOperation):
+        return HttpResponse(error.status, headers, f"<{code}/>".encode())
     fault = "Sender" if error.sender_fault else "Receiver"
+    message, detail = error.message, ""
+    if service == "sqs":
+        message, detail = sqs_query.QUERY_MESSAGES.get(message, message), sqs_query.ERROR_DETAIL
     body = (f"{_open_root('ErrorResponse', ns)}<Error><Type>{fault}</Type>"
-            f"<Code>{escape(code)}</Code><Message>{escape(printable(error.message))}</Message></Error>"
+            f"<Code>{escape(code)}</Code><Message>{escape(printable(message))}</Message>{detail}</Error>"
             f"<RequestId>{escape(request_id)}</RequestId></ErrorResponse>")
-    return HttpResponse(error.status, [("Content-Type", CONTENT_TYPE), ("x-amzn-RequestId", request_id)],
-                        body.encode())
+    return HttpResponse(error.status, headers, body.encode())

@@ -87,13 +87,15 @@ def _query_route(request: HttpRequest, signed_service: str | None) -> Route:
         raise _malformed(signed, str(exc)) from exc
     action = params.get("Action")
     if not action:
+        if request.method == "GET" and signed in (None, "sqs") and QUEUE_PATH.fullmatch(request.path):
+            raise errors.BareUnknownOperation(service="sqs")
         raise errors.MissingAction()
     service = signed or _unsigned_service(request, params)
     if registry.QUERY not in registry.SERVICES[service].protocols:
         raise errors.UnknownOperationException(
             f"{service} speaks only the JSON protocol: send X-Amz-Target, not Action.")
     if action not in registry.operation_names(service):
-        raise errors.InvalidAction.named(action)
+        raise errors.InvalidAction.named(action, service)
     return Route(service, registry.QUERY, _query_operation(service, action), params)
 
 

@@ -100,6 +100,24 @@ ERROR_CODES: Final[Mapping[str, tuple[str, int]]] = {
 }
 
 
+#: Messages AWS words differently over the Query protocol (its older API's wording).
+QUERY_MESSAGES: Final[Mapping[str, str]] = {
+    "The specified queue does not exist.": "The specified queue does not exist for this wsdl version.",
+}
+
+#: SQS's Query errors carry an empty ``<Detail/>`` element (botocore reports ``Detail: None``).
+ERROR_DETAIL: Final = "<Detail/>"
+
+#: Request shape -> members required by the JSON model that the Query model leaves optional.
+#: An empty list cannot be written in a form (``Entries`` is then absent), and AWS answers
+#: that with ``EmptyBatchRequest``, as it does an empty JSON list, not ``MissingParameter``.
+OPTIONAL_MEMBERS: Final[Mapping[str, tuple[str, ...]]] = {
+    "SendMessageBatchRequest": ("Entries",),
+    "DeleteMessageBatchRequest": ("Entries",),
+    "ChangeMessageVisibilityBatchRequest": ("Entries",),
+}
+
+
 def derive_query_model(json_model: Mapping[str, Any]) -> dict[str, Any]:
     """A Query-protocol copy of SQS's JSON model, with the Query names put back.
 
@@ -123,6 +141,8 @@ def derive_query_model(json_model: Mapping[str, Any]) -> dict[str, Any]:
     for name, members in MEMBER_NAMES.items():
         for member, wire_name in members.items():
             shapes[name]["members"][member]["locationName"] = wire_name
+    for name, optional in OPTIONAL_MEMBERS.items():
+        shapes[name]["required"] = [member for member in shapes[name]["required"] if member not in optional]
     for name, (code, status) in ERROR_CODES.items():
         shapes[name]["error"] = {"code": code, "httpStatusCode": status, "senderFault": True}
     for op_name, operation in model["operations"].items():

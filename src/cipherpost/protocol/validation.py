@@ -29,6 +29,9 @@ class ValidationRules:
     invalid: type[AwsError]
     #: A value cannot be read as its member's type (number, boolean, base64, timestamp).
     bad_type: type[AwsError]
+    #: Query requests: the service's own message for an absent required member (``{path}``:
+    #: its name); None: the validation layer's "Value null at ..." list.
+    query_missing_message: str | None = None
 
 
 _JSON_SERVICE: Final = ValidationRules(
@@ -47,8 +50,11 @@ SERVICE_RULES: Final = {
     "sts": ValidationRules(errors.ValidationError, errors.ValidationError, errors.ValidationError),
     "iam": ValidationRules(errors.ValidationError, errors.ValidationError, errors.ValidationError),
     "sns": ValidationRules(errors.InvalidParameter, errors.InvalidParameter, errors.InvalidParameter),
+    # SQS's Query API words an absent parameter itself (recorded over Query: "The request
+    # must contain the parameter MessageBody.").
     "sqs": ValidationRules(
-        errors.MissingParameter, errors.InvalidParameterValue, errors.InvalidParameterValue
+        errors.MissingParameter, errors.InvalidParameterValue, errors.InvalidParameterValue,
+        query_missing_message="The request must contain the parameter {path}.",
     ),
     "kms": _JSON_SERVICE,
     "cloudtrail": _JSON_SERVICE,
@@ -92,17 +98,19 @@ def printable(text: str) -> str:
 class Problems:
     """Every validation problem found in one request, raised together."""
 
-    __slots__ = ("_kinds", "_texts")
+    __slots__ = ("_kinds", "_missing", "_texts")
 
     def __init__(self) -> None:
         self._kinds: set[str] = set()
         self._texts: list[str] = []
+        self._missing: list[str] = []
 
     def __bool__(self) -> bool:
         return bool(self._texts)
 
     def missing(self, path: str) -> None:
         """A required member is absent (or JSON ``null``)."""
+        self._missing.append(path)
         self._add("missing", f"Value null at '{path}' failed to satisfy constraint: "
                              "Member must not be null")
 
@@ -132,8 +140,9 @@ class Problems:
         self._kinds.add(kind)
         self._texts.append(printable(text))  # a path may quote a map key
 
-    def error(self, service: str) -> AwsError:
-        """The one error for all problems, in ``service``'s code (most severe kind)."""
+    def error(self, service: str, *, query: bool = False) -> AwsError:
+        """The one error for all problems, in ``service``'s code (most severe kind);
+        ``query``: the request came over the Query protocol."""
         rules = rules_for(service)
         if "bad_type" in self._kinds:
             cls = rules.bad_type
@@ -141,6 +150,8 @@ class Problems:
             cls = rules.invalid
         else:
             cls = rules.missing
+            if query and rules.query_missing_message is not None:
+                return cls(rules.query_missing_message.format(path=printable(self._missing[0])))
         count = len(self._texts)
         noun = "error" if count == 1 else "errors"
         return cls(f"{count} validation {noun} detected: " + "; ".join(self._texts))

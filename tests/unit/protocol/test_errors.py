@@ -51,8 +51,9 @@ def test_sqs_query_error_uses_query_code_from_model() -> None:
     error = _error("sqs", "query", "GetQueueUrl", QueueDoesNotExist())
 
     assert error["Code"] == "AWS.SimpleQueueService.NonExistentQueue"
-    assert error["Message"] == "The specified queue does not exist."
+    assert error["Message"] == "The specified queue does not exist for this wsdl version."  # Query wording
     assert error["Type"] == "Sender"
+    assert error["Detail"] is None  # an empty <Detail/>, as AWS's SQS Query errors carry
 
 
 def test_sqs_json_error_is_query_compatible() -> None:

@@ -55,8 +55,17 @@ def test_query_routing_errors(signed: str | None, body: bytes, code: str) -> Non
 def test_invalid_action_message_is_aws_wording() -> None:
     with pytest.raises(AwsError) as caught:
         route(HttpRequest("POST", "/", "", FORM, b"Action=Nope"), "sqs")
+    assert caught.value.message == "The action Nope is not valid for this endpoint."  # SQS's wording
 
+    with pytest.raises(AwsError) as caught:
+        route(HttpRequest("POST", "/", "", FORM, b"Action=Nope"), "sns")
     assert caught.value.message == "The action Nope is not valid for this web service."
+
+
+def test_get_of_a_queue_url_without_action_is_a_bare_unknown_operation() -> None:
+    with pytest.raises(AwsError) as caught:
+        route(HttpRequest("GET", "/000000000000/q", "", {}, b""), "sqs")
+    assert (caught.value.code, caught.value.status) == ("UnknownOperationException", 404)
 
 
 @pytest.mark.parametrize(("version", "service"), [("2011-06-15", "sts"), ("2010-05-08", "iam"),
