@@ -12,6 +12,8 @@ import pytest
 from botocore.exceptions import ClientError
 from e2e_support import ServerProcess
 
+from cipherpost.demo import queue_policy
+
 
 def fails(call: Any, code: str, **params: Any) -> dict[str, Any]:
     with pytest.raises(ClientError) as exc:
@@ -198,3 +200,22 @@ def test_recorded_wording(server: ServerProcess) -> None:
     response = fails(sqs.create_queue, "AWS.SimpleQueueService.QueueDeletedRecently", QueueName=name)
     assert response["Error"]["Message"] == ("You must wait 60 seconds after deleting a queue before you can create "
                                             "another with the same name.")
+
+
+def test_publish_trace_header_reaches_subscribed_queues(server: ServerProcess) -> None:
+    """Standard topics deliver within Publish; FIFO ones through the stored message and the worker."""
+    sqs = server.client("sqs")
+    sns = server.client("sns")
+    sns.meta.events.register("before-send.sns.*", lambda request, **_: request.headers.__setitem__(
+        "X-Amzn-Trace-Id", TRACE))
+    for fifo in (False, True):
+        suffix = ".fifo" if fifo else ""
+        topic_arn = sns.create_topic(Name=f"trace-{uuid.uuid4().hex[:8]}{suffix}",
+                                     Attributes={"FifoTopic": "true"} if fifo else {})["TopicArn"]
+        url = new_queue(sqs, suffix, **({"FifoQueue": "true"} if fifo else {}))
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": queue_policy(arn_of(sqs, url), topic_arn)})
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn_of(sqs, url))
+        extra = {"MessageGroupId": "g", "MessageDeduplicationId": "d"} if fifo else {}
+        sns.publish(TopicArn=topic_arn, Message="traced", **extra)
+        got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5, MessageSystemAttributeNames=["AWSTraceHeader"])
+        assert got["Messages"][0]["Attributes"] == {"AWSTraceHeader": TRACE}, fifo

@@ -199,7 +199,8 @@ class DeliveryWorker(SnsCore):
             ctx = self.service_context(topic.account_id, "Deliver")
             return await self._to_queue(ctx, subscription.endpoint, payload,
                                         notice.attributes if subscription.raw else None, topic.arn,
-                                        (notice.group_id, notice.queue_dedup_id), also=_done_steps(row))
+                                        (notice.group_id, notice.queue_dedup_id), also=_done_steps(row),
+                                        trace_header=notice.trace_header)
         assert self._http is not None
         policy = delivery_policy.http_policy(topic.attributes.get("DeliveryPolicy"),
                                              subscription.attributes.get("DeliveryPolicy"))
@@ -216,17 +217,18 @@ class DeliveryWorker(SnsCore):
         return body.decode("utf-8", "surrogatepass")
 
     async def _to_queue(self, ctx: Any, queue_arn: str, payload: str, attributes: dict[str, Any] | None,
-                        topic_arn: str, fifo_ids: tuple[str | None, str], also: Sequence[Step] = ()) -> Attempt:
+                        topic_arn: str, fifo_ids: tuple[str | None, str], also: Sequence[Step] = (),
+                        trace_header: str | None = None) -> Attempt:
         """Send to a queue as SNS; ``fifo_ids``: (group, deduplication id) for a FIFO queue;
         ``also``: steps committed with the message (they are committed too if the queue
         vanished at that very moment: the delivery then fails as a client error, its outbox
-        row already gone)."""
+        row already gone); ``trace_header``: Publish's X-Amzn-Trace-Id (AWSTraceHeader)."""
         fifo_queue = queue_arn.endswith(".fifo")
         try:
             await self.sqs.deliver_as_service(
                 ctx, queue_arn, payload, message_attributes=attributes or None, source_arn=topic_arn,
                 message_group_id=fifo_ids[0] if fifo_queue else None,
-                message_deduplication_id=fifo_ids[1] if fifo_queue else None, also=also)
+                message_deduplication_id=fifo_ids[1] if fifo_queue else None, also=also, trace_header=trace_header)
         except AwsError as exc:
             return Attempt(False, client_error=exc.sender_fault, detail=f"{exc.code}: {exc.message}",
                            payload=payload, attributes=attributes)
@@ -250,7 +252,8 @@ class DeliveryWorker(SnsCore):
         else:
             ctx = self.service_context(subscription.owner_account, "DeadLetter")
             moved = await self._to_queue(ctx, target, attempt.payload, attempt.attributes,
-                                         str(message["topic_arn"]), _fifo_ids(message))
+                                         str(message["topic_arn"]), _fifo_ids(message),
+                                         trace_header=message.get("trace_header"))
             outcome = "moved to" if moved.delivered else f"could not be moved ({moved.detail}) to"
             log.warning("sns: message %s for %s %s dead-letter queue %s: %s", message["message_id"],
                         subscription.arn, outcome, target, attempt.detail)

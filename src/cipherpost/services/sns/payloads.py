@@ -50,6 +50,8 @@ class Notice:
     """FIFO topics: the deduplication id (explicit or content-based)."""
     sequence_number: str | None = None
     """FIFO topics: the message's SequenceNumber (its envelope carries it and no signature)."""
+    trace_header: str | None = None
+    """Publish's X-Amzn-Trace-Id header: the AWSTraceHeader of the SQS messages delivered."""
 
     @classmethod
     def from_row(cls, row: Row, body: str) -> Notice:
@@ -63,7 +65,8 @@ class Notice:
                    signature_version="2" if row["signature_version"] == "2" else "1",
                    group_id=row["group_id"], dedup_id=row["dedup_id"],
                    sequence_number=(messages.sequence_number(int(row["seq"]))
-                                    if str(row["topic_arn"]).endswith(".fifo") else None))
+                                    if str(row["topic_arn"]).endswith(".fifo") else None),
+                   trace_header=row.get("trace_header"))
 
     @property
     def queue_dedup_id(self) -> str:

@@ -151,7 +151,7 @@ class PublishOperations(SnsCore):
             "message_attributes": messages.stored_attributes(outgoing.attributes),
             "message_structure": "json" if outgoing.structure is not None else None,
             "group_id": outgoing.group_id, "dedup_id": outgoing.dedup_id, "seq": 0,
-            "signature_version": topic.signature_version, "published_at": now,
+            "signature_version": topic.signature_version, "published_at": now, "trace_header": ctx.trace_header,
         }
         direct: list[tuple[Subscription, SendPlan]] = []
         queued = targets
@@ -161,7 +161,8 @@ class PublishOperations(SnsCore):
         else:
             direct_possible = self.direct_delivery and any(sub.protocol == "sqs" for sub in targets)
             if direct_possible and await self._sns_may_read(topic, body):
-                direct, queued = await self._plan_direct(topic, outgoing, message_id, now, targets)
+                direct, queued = await self._plan_direct(topic, outgoing, message_id, now, targets,
+                                                         ctx.trace_header)
             steps = _stored_steps(row, queued, now) if queued else []
         for _, plan in direct:
             steps += plan.steps
@@ -190,12 +191,13 @@ class PublishOperations(SnsCore):
         return {"MessageId": str(winner["message_id"]), "SequenceNumber": sequence_number(int(winner["seq"]))}
 
     async def _plan_direct(self, topic: Topic, outgoing: Outgoing, message_id: str, now: int,
-                           targets: list[Subscription]) -> tuple[list[tuple[Subscription, SendPlan]],
-                                                                 list[Subscription]]:
+                           targets: list[Subscription], trace_header: str | None,
+                           ) -> tuple[list[tuple[Subscription, SendPlan]], list[Subscription]]:
         """Split a standard topic's deliveries: SQS subscriptions SNS may send to now are
         planned into Publish's own write (direct); the rest (HTTP/S, and queues whose policy,
         key or limits refuse the message) go to the outbox, where the worker retries them or
-        moves them to a dead-letter queue exactly as it would have."""
+        moves them to a dead-letter queue exactly as it would have. ``trace_header``: Publish's
+        X-Amzn-Trace-Id, the queue messages' AWSTraceHeader."""
         notice = Notice(message_id, topic.arn, outgoing.subject, outgoing.message, outgoing.structure,
                         outgoing.attributes, now, "2" if topic.signature_version == "2" else "1")
         direct: list[tuple[Subscription, SendPlan]] = []
@@ -210,7 +212,7 @@ class PublishOperations(SnsCore):
                 payload = await self.payloads.payload(notice, subscription)
                 plan = await self.sqs.plan_service_send(
                     ctx, subscription.endpoint, payload, source_arn=topic.arn,
-                    message_attributes=outgoing.attributes if subscription.raw else None)
+                    message_attributes=outgoing.attributes if subscription.raw else None, trace_header=trace_header)
             except AwsError:
                 queued.append(subscription)  # the worker meets the same refusal and acts on it
                 continue

@@ -82,7 +82,7 @@ class SubscriptionOperations(SnsCore):
                 "message_id": message_id, "topic_arn": topic.arn, "kind": kind, "body": b"",
                 "body_encoding": "utf-8", "subject": None, "message_attributes": None, "message_structure": None,
                 "group_id": None, "dedup_id": None, "seq": 0, "signature_version": topic.signature_version,
-                "published_at": now}),
+                "published_at": now, "trace_header": None}),
             Step("sns_outbox_insert", {"delivery_id": random_uuid(), "message_id": message_id,
                                        "subscription_arn": subscription_arn, "now": now, "target": target}),
         ]

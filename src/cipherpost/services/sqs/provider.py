@@ -79,6 +79,7 @@ class SqsProvider(QueueOperations, MessageOperations, AdminOperations, MoveTaskO
         service_principal: str = "sns.amazonaws.com",
         message_group_id: str | None = None,
         message_deduplication_id: str | None = None,
+        trace_header: str | None = None,
     ) -> SendPlan:
         """Plan a send as a service principal (SNS delivering to a subscribed queue): checks,
         authorizes and seals now; the caller commits the plan's steps (with its own, if it
@@ -86,6 +87,7 @@ class SqsProvider(QueueOperations, MessageOperations, AdminOperations, MoveTaskO
 
         The queue policy alone decides, with ``aws:SourceArn`` = ``source_arn`` and
         ``aws:SourceAccount`` = its account, as AWS evaluates SNS-to-SQS delivery.
+        ``trace_header``: the X-Ray trace header the message carries (``AWSTraceHeader``).
 
         Raises:
             QueueDoesNotExist: no queue with that ARN.
@@ -105,7 +107,8 @@ class SqsProvider(QueueOperations, MessageOperations, AdminOperations, MoveTaskO
         attributes = contents.check_message_attributes(message_attributes)
         group_id, dedup_id = fifo.message_ids(queue, {k: v for k, v in params.items() if v is not None}, checked)
         contents.check_size(contents.message_size(checked, attributes), queue.maximum_message_size)
-        message = NewMessage(checked, attributes, {}, queue.delay_seconds, service_principal, group_id, dedup_id)
+        system = contents.with_trace_header({}, trace_header)
+        message = NewMessage(checked, attributes, system, queue.delay_seconds, service_principal, group_id, dedup_id)
         return await self.prepare_send(ctx, queue, [message], sender=caller)
 
     async def deliver_as_service(
@@ -119,13 +122,15 @@ class SqsProvider(QueueOperations, MessageOperations, AdminOperations, MoveTaskO
         message_group_id: str | None = None,
         message_deduplication_id: str | None = None,
         also: Sequence[Step] = (),
+        trace_header: str | None = None,
     ) -> str:
         """:meth:`plan_service_send` as ``sns.amazonaws.com``, committed at once, with the
         caller's ``also`` steps in the same write (committed even if the queue vanished at
         that moment, which then raises ``QueueDoesNotExist``). Returns the MessageId."""
         plan = await self.plan_service_send(
             ctx, queue_arn, body, message_attributes=message_attributes, source_arn=source_arn,
-            message_group_id=message_group_id, message_deduplication_id=message_deduplication_id)
+            message_group_id=message_group_id, message_deduplication_id=message_deduplication_id,
+            trace_header=trace_header)
         results = await self.runtime.store.write([*plan.steps, *also])
         (sent,) = self.settle_send(plan, results[:len(plan.steps)])
         return sent.message_id

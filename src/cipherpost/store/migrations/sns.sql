@@ -70,3 +70,8 @@ CREATE TABLE sns_dedup (
     expires_at {int} NOT NULL,
     PRIMARY KEY (topic_arn, dedup_id)
 );
+
+-- version: 2
+-- The X-Amzn-Trace-Id header of the Publish request (X-Ray); SQS subscriptions receive it as
+-- the AWSTraceHeader system attribute of the delivered message.
+ALTER TABLE sns_messages ADD COLUMN trace_header TEXT;

@@ -103,16 +103,16 @@ DELETE FROM sns_subscriptions WHERE topic_arn = :topic_arn;
 -- name: sns_message_insert
 -- Store an accepted message.
 INSERT INTO sns_messages (message_id, topic_arn, kind, body, body_encoding, subject, message_attributes,
-                          message_structure, group_id, dedup_id, seq, signature_version, published_at)
+                          message_structure, group_id, dedup_id, seq, signature_version, published_at, trace_header)
 VALUES (:message_id, :topic_arn, :kind, :body, :body_encoding, :subject, :message_attributes, :message_structure,
-        :group_id, :dedup_id, :seq, :signature_version, :published_at);
+        :group_id, :dedup_id, :seq, :signature_version, :published_at, :trace_header);
 
 -- name: sns_message_insert_fifo
 -- FIFO: store an accepted message under the sequence number just taken, only if it won its deduplication id.
 INSERT INTO sns_messages (message_id, topic_arn, kind, body, body_encoding, subject, message_attributes,
-                          message_structure, group_id, dedup_id, seq, signature_version, published_at)
+                          message_structure, group_id, dedup_id, seq, signature_version, published_at, trace_header)
 SELECT :message_id, t.topic_arn, :kind, :body, :body_encoding, :subject, :message_attributes, :message_structure,
-       :group_id, :dedup_id, t.last_seq, :signature_version, :published_at
+       :group_id, :dedup_id, t.last_seq, :signature_version, :published_at, :trace_header
 FROM sns_topics t WHERE t.topic_arn = :topic_arn AND EXISTS (
     SELECT 1 FROM sns_dedup d WHERE d.topic_arn = :topic_arn AND d.dedup_id = :dedup_id
                                 AND d.message_id = :message_id)
@@ -121,7 +121,7 @@ RETURNING seq;
 -- name: sns_message_get
 -- One stored message.
 SELECT message_id, topic_arn, kind, body, body_encoding, subject, message_attributes, message_structure, group_id,
-       dedup_id, seq, signature_version, published_at
+       dedup_id, seq, signature_version, published_at, trace_header
 FROM sns_messages WHERE message_id = :message_id;
 
 -- name: sns_message_delete_if_done
