@@ -37,9 +37,11 @@ def test_missing_queue_says_wsdl_version(server: ServerProcess) -> None:
 
 
 def test_unknown_action(server: ServerProcess) -> None:
+    """An action SQS does not have, and the account's actions sent to a queue URL."""
     url = new_queue(server)
-    for action in ("FooBar",):
-        status, _, root = query(server, {"Action": action}, path=urllib.parse.urlsplit(url).path, method="GET")
+    for action in ("FooBar", "CreateQueue", "ListQueues"):
+        status, _, root = query(server, {"Action": action, "QueueName": "other"}, path=urllib.parse.urlsplit(url).path,
+                                method="GET")
         assert status == 400
         assert error(root) == ("InvalidAction", f"The action {action} is not valid for this endpoint.", None)
         assert text(root, "Error/Type") == "Sender"

@@ -22,6 +22,9 @@ from cipherpost.protocol.sqs_query import QUEUE_PATH
 from cipherpost.protocol.validation import invalid_request
 
 _JSON_MEDIA_PREFIX: Final = "application/x-amz-json"
+#: SQS actions of the account, not of a queue: sent to a queue URL, AWS answers InvalidAction
+#: ("not valid for this endpoint"), as recorded for both.
+_SQS_ENDPOINT_ONLY: Final = frozenset({"CreateQueue", "ListQueues"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +97,8 @@ def _query_route(request: HttpRequest, signed_service: str | None) -> Route:
     if registry.QUERY not in registry.SERVICES[service].protocols:
         raise errors.UnknownOperationException(
             f"{service} speaks only the JSON protocol: send X-Amz-Target, not Action.")
-    if action not in registry.operation_names(service):
+    if action not in registry.operation_names(service) or (
+            service == "sqs" and action in _SQS_ENDPOINT_ONLY and QUEUE_PATH.fullmatch(request.path)):
         raise errors.InvalidAction.named(action, service)
     return Route(service, registry.QUERY, _query_operation(service, action), params)
 
