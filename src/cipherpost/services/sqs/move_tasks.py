@@ -206,7 +206,12 @@ class MoveTaskOperations(SqsCore):
             target_queue = await self.queues.get(parsed[1]) if parsed else None
             if target_queue is None:
                 return f"The destination queue {arn} does not exist.", count
-            count += await self.messages.move(source, target_queue, ids, now_ms(), min_receive_count=0,
-                                              dead_letter_source_arn=None)
+            moved = await self.messages.move(source, target_queue, ids, now_ms(), min_receive_count=0,
+                                             dead_letter_source_arn=None)
+            count += moved
             self.wake(target_queue.queue_id)
+            # Fewer moved: the queue may have been deleted since it was looked up (a move into a
+            # deleted queue moves nothing and leaves the messages here).
+            if moved < len(ids) and await self.queues.get(target_queue.ref, fresh=True) is None:
+                return f"The destination queue {arn} does not exist.", count
         return None, count

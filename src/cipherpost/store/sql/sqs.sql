@@ -226,28 +226,31 @@ WHERE queue_id = :queue_id AND visible_at <= :now AND receive_count >= :max_rece
 ORDER BY seq LIMIT :n;
 
 -- name: sqs_message_copy
--- Copy a message into another queue under its next sequence number (dead-letter move, move task).
+-- Copy a message into another queue under its next sequence number (dead-letter move, move task);
+-- no row if that queue is gone (deleted after the caller looked it up).
 -- A dead-letter move (:keep_receives = 1) keeps the receive count and first receive time, as AWS does.
 INSERT INTO sqs_messages (queue_id, message_id, seq, body, body_encoding, md5_body, message_attributes,
                           md5_message_attributes, system_attributes, md5_system_attributes, sender_id, sent_at,
                           visible_at, receive_count, first_received_at, group_id, dedup_id, dead_letter_source_arn,
                           sealed_arn)
-SELECT :target_queue_id, m.message_id, (SELECT last_seq FROM sqs_queues WHERE queue_id = :target_queue_id),
+SELECT q.queue_id, m.message_id, q.last_seq,
        m.body, m.body_encoding, m.md5_body, m.message_attributes, m.md5_message_attributes, m.system_attributes,
        m.md5_system_attributes, m.sender_id, m.sent_at, :now,
        CASE WHEN :keep_receives = 1 THEN m.receive_count ELSE 0 END,
        CASE WHEN :keep_receives = 1 THEN m.first_received_at ELSE NULL END,
        m.group_id, m.dedup_id, :dead_letter_source_arn, m.sealed_arn
-FROM sqs_messages m
-WHERE m.queue_id = :queue_id AND m.message_id = :message_id AND m.visible_at <= :now
-  AND m.receive_count >= :min_receive_count
+FROM sqs_messages m, sqs_queues q
+WHERE q.queue_id = :target_queue_id AND m.queue_id = :queue_id AND m.message_id = :message_id
+  AND m.visible_at <= :now AND m.receive_count >= :min_receive_count
 ON CONFLICT (queue_id, message_id) DO NOTHING;
 
 -- name: sqs_message_delete_moved
--- Remove a message from its queue once copied (same conditions as sqs_message_copy).
+-- Remove a message from its queue once copied (same conditions as sqs_message_copy, and the copy
+-- is there: a message whose target queue is gone stays where it is).
 DELETE FROM sqs_messages
 WHERE queue_id = :queue_id AND message_id = :message_id AND visible_at <= :now
-  AND receive_count >= :min_receive_count;
+  AND receive_count >= :min_receive_count
+  AND EXISTS (SELECT 1 FROM sqs_messages t WHERE t.queue_id = :target_queue_id AND t.message_id = :message_id);
 
 -- name: sqs_move_candidates
 -- Visible messages of a queue in order, with the queue they were dead-lettered from (message move tasks).
