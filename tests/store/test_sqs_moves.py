@@ -26,6 +26,13 @@ async def _send(store: Store, queue_id: str, message_id: str) -> None:
         "visible_at": 1, "group_id": None, "dedup_id": None, "dead_letter_source_arn": None, "sealed_arn": None})])
 
 
+async def _two_queues_and_a_message(store: Store) -> None:
+    """Queues ``src`` and ``dst``, and message ``m1`` in ``src``."""
+    await _queue(store, "src")
+    await _queue(store, "dst")
+    await _send(store, "src", "m1")
+
+
 def _move_steps(source: str, target: str, message_id: str) -> list[Step]:
     params: dict[str, Any] = {"queue_id": source, "target_queue_id": target, "message_id": message_id, "now": 10,
                               "min_receive_count": 0, "dead_letter_source_arn": None, "keep_receives": 0}
@@ -37,9 +44,7 @@ def test_a_move_copies_then_removes(open_backend: Opener) -> None:
     async def scenario() -> None:
         store = await open_backend()
         try:
-            await _queue(store, "src")
-            await _queue(store, "dst")
-            await _send(store, "src", "m1")
+            await _two_queues_and_a_message(store)
             results = await store.write(_move_steps("src", "dst", "m1"))
             assert [result.rowcount for result in results[1:]] == [1, 1]
             assert await store.fetch_one("sqs_message_state", queue_id="src", message_id="m1") is None
@@ -54,9 +59,7 @@ def test_a_move_into_a_deleted_queue_moves_nothing(open_backend: Opener) -> None
     async def scenario() -> None:
         store = await open_backend()
         try:
-            await _queue(store, "src")
-            await _queue(store, "dst")
-            await _send(store, "src", "m1")
+            await _two_queues_and_a_message(store)
             await store.execute("sqs_queue_delete", queue_id="dst")
             results = await store.write(_move_steps("src", "dst", "m1"))  # was: NOT NULL violation on seq
             assert [result.rowcount for result in results[1:]] == [0, 0]
