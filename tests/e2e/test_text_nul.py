@@ -137,6 +137,10 @@ def test_sqs_keeps_its_own_body_rule_and_binary_attributes(server: ServerProcess
     url = sqs.create_queue(QueueName="nul-text")["QueueUrl"]
     message = refused(sqs.send_message, "InvalidMessageContents", QueueUrl=url, MessageBody=NUL)
     assert "#x0" in message
+    # In a batch (whose size is counted before any entry is checked) the entry fails alone.
+    batch = sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "bad", "MessageBody": SURROGATE}])
+    assert [(entry["Id"], entry["Code"]) for entry in batch["Failed"]] == [("bad", "InvalidMessageContents")]
+    assert "#xD800" in batch["Failed"][0]["Message"]
     # A String attribute value's refused characters are InvalidParameterValue (as AWS answers).
     refused(sqs.send_message, "InvalidParameterValue", QueueUrl=url, MessageBody="x",
             MessageAttributes={"a": {"DataType": "String", "StringValue": NUL}})

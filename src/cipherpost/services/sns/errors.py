@@ -11,8 +11,6 @@ from cipherpost.protocol.errors import InvalidParameter
 
 __all__ = ["InvalidAttribute", "InvalidFilterPolicy", "InvalidParameter", "filter_policy_error"]  # and below
 
-FILTER_POLICY_PREFIX = "Invalid parameter: FilterPolicy: "
-
 
 class InvalidAttribute(InvalidParameter):
     """Invalid parameter: a subscription attribute's value is invalid.

@@ -133,22 +133,6 @@ def attributes_size(attributes: Mapping[str, Mapping[str, Any]]) -> int:
     return size
 
 
-def entry_size(params: Mapping[str, Any]) -> int:
-    """The bytes a message (Publish's parameters or a PublishBatch entry) counts toward
-    :data:`MAX_MESSAGE_BYTES` before it is checked: its UTF-8 text and its attributes' names,
-    types and values (anything malformed counts as its text; the checks refuse it later)."""
-    size = len(str(params.get("Message") or "").encode("utf-8", "surrogatepass"))
-    given = params.get("MessageAttributes")
-    for name, value in (given.items() if isinstance(given, Mapping) else ()):
-        size += len(str(name).encode("utf-8", "surrogatepass"))
-        if isinstance(value, Mapping):
-            size += len(str(value.get("DataType") or "").encode("utf-8", "surrogatepass"))
-            binary, text = value.get("BinaryValue"), value.get("StringValue")
-            size += (len(binary) if isinstance(binary, bytes | bytearray)
-                     else len(str(text or "").encode("utf-8", "surrogatepass")))
-    return size
-
-
 def check_fifo_id(name: str, value: object) -> str:
     """:raises InvalidParameter: not 1..128 characters of letters, digits and punctuation."""
     text = str(value)

@@ -37,6 +37,7 @@ from cipherpost.crypto.errors import InvalidEnvelope
 from cipherpost.errors import AwsError
 from cipherpost.ids import random_uuid
 from cipherpost.services.base import Params, Result, operation
+from cipherpost.services.sent_size import sent_size
 from cipherpost.services.sns import messages
 from cipherpost.services.sns.core import SnsCore, now_ms, result_error
 from cipherpost.services.sns.errors import (
@@ -327,7 +328,8 @@ def _check_batch(entries: object) -> list[dict[str, Any]]:
         raise BatchEntryIdsNotDistinct("Two or more batch entries in the request have the same Id.")
     # AWS counts every entry's message and message attributes (names, types, values) toward
     # the one limit a single Publish has.
-    if sum(messages.entry_size(item) for item in items) > messages.MAX_MESSAGE_BYTES:
+    if sum(sent_size(item.get("Message"), item.get("MessageAttributes")) for item in items) > (
+            messages.MAX_MESSAGE_BYTES):
         raise BatchRequestTooLong("The length of all the messages put together is more than the limit.")
     return items
 

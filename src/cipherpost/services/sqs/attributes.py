@@ -132,7 +132,7 @@ def validate_attributes(attributes: Mapping[str, str], *, fifo: bool, creating: 
         if name == "FifoQueue" and fifo and not creating:
             _check_queue_type(value)
             continue
-        if spec is not None and spec.fifo_only and not fifo and name in FIFO_ONLY_MESSAGE:
+        if name in FIFO_ONLY_MESSAGE and not fifo:
             raise InvalidAttributeName(f"You can specify the {name} only when FifoQueue is set to true.")
         # FifoQueue (even "false") names an unknown attribute on a standard queue, as AWS answers.
         if spec is None or (spec.fifo_only and not fifo) or (spec.create_only and not creating):

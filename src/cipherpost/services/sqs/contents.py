@@ -34,23 +34,29 @@ SYSTEM_ATTRIBUTES: Final = frozenset({"AWSTraceHeader"})
 Attributes = dict[str, dict[str, Any]]
 
 
+_ALLOWED_TEXT: Final = "#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"
+
+
+def _refused_char(text: str) -> str | None:
+    """The first character of ``text`` SQS refuses, as AWS names it (``#xD800``), or None."""
+    bad = _INVALID_CHARS.search(text)
+    return None if bad is None else f"#x{ord(bad.group()):X}"
+
+
 def check_text(text: str) -> None:
     """Raise ``InvalidMessageContents`` when ``text`` holds a character SQS refuses."""
-    bad = _INVALID_CHARS.search(text)
+    bad = _refused_char(text)
     if bad is not None:
-        raise InvalidMessageContents(
-            f"Invalid binary character '#x{ord(bad.group()):X}' was found in the message body, the set of allowed "
-            f"characters is #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF")
+        raise InvalidMessageContents(f"Invalid binary character '{bad}' was found in the message body, the set of "
+                                     f"allowed characters is {_ALLOWED_TEXT}")
 
 
 def _check_value_text(name: str, text: str) -> None:
     """A String/Number attribute value's characters: as a body's, but ``InvalidParameterValue``."""
-    bad = _INVALID_CHARS.search(text)
+    bad = _refused_char(text)
     if bad is not None:
-        raise InvalidParameterValue(
-            f"Invalid binary character '#x{ord(bad.group()):X}' was found in the value of message (user) "
-            f"attribute '{name}', the set of allowed characters is #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to "
-            f"#xFFFD | #x10000 to #x10FFFF")
+        raise InvalidParameterValue(f"Invalid binary character '{bad}' was found in the value of message (user) "
+                                    f"attribute '{name}', the set of allowed characters is {_ALLOWED_TEXT}")
 
 
 def check_body(body: str | None) -> str:
@@ -176,19 +182,6 @@ def attributes_size(attributes: Mapping[str, Mapping[str, Any]]) -> int:
 def message_size(body: str, attributes: Mapping[str, Mapping[str, Any]]) -> int:
     """The size SQS checks against MaximumMessageSize."""
     return len(body.encode("utf-8")) + attributes_size(attributes)
-
-
-def entry_size(entry: Mapping[str, Any]) -> int:
-    """The size a batch entry counts toward the batch limit, taken as sent (before, and
-    whatever, its own validation): body plus each attribute's name, type and value."""
-    body = entry.get("MessageBody")
-    total = len(body.encode("utf-8")) if isinstance(body, str) else 0
-    for name, value in (entry.get("MessageAttributes") or {}).items():
-        total += len(str(name).encode("utf-8")) + len(str(value.get("DataType") or "").encode("utf-8"))
-        binary, text = value.get("BinaryValue"), value.get("StringValue")
-        total += len(binary) if isinstance(binary, (bytes, bytearray)) else 0
-        total += len(text.encode("utf-8")) if isinstance(text, str) else 0
-    return total
 
 
 def check_size(size: int, maximum: int, *, in_batch: bool = False) -> None:

@@ -10,6 +10,7 @@ from typing import Any, Final
 from cipherpost.context import Caller, RequestContext
 from cipherpost.errors import AwsError
 from cipherpost.services.base import Params, Result, operation
+from cipherpost.services.sent_size import sent_size
 from cipherpost.services.sqs import contents, fifo
 from cipherpost.services.sqs.core import SqsCore, bounded, check_batch, required
 from cipherpost.services.sqs.errors import (
@@ -113,7 +114,7 @@ class MessageOperations(SqsCore):
     async def send_message_batch(self, ctx: RequestContext, params: Params) -> Result:
         queue = await self.queue_for(ctx, params)
         entries = check_batch(params.get("Entries"), "SendMessageBatch")
-        total = sum(contents.entry_size(entry) for entry in entries)
+        total = sum(sent_size(entry.get("MessageBody"), entry.get("MessageAttributes")) for entry in entries)
         if total > MAX_BATCH_BYTES:
             raise BatchRequestTooLong(f"Batch requests cannot be longer than {MAX_BATCH_BYTES} bytes. "
                                       f"You have sent {total} bytes.")
