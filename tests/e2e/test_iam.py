@@ -8,11 +8,12 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from e2e_support import REGION, ServerProcess, code, execute_sql
+from e2e_support import REGION, ServerProcess, code, execute_sql, launch
 
 ACCOUNT = "000000000000"
 ALLOW_ALL = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
@@ -37,6 +38,8 @@ def test_user_lifecycle(server: ServerProcess) -> None:
     iam = server.client("iam")
     user = iam.create_user(UserName="Alice", Path="/staff/", Tags=[{"Key": "team", "Value": "emr"}])["User"]
     assert user["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/staff/Alice"
+    assert user["Tags"] == [{"Key": "team", "Value": "emr"}]  # CreateUser and GetUser echo the tags
+    assert iam.get_user(UserName="Alice")["User"]["Tags"] == [{"Key": "team", "Value": "emr"}]
     assert user["UserId"].startswith("AIDA") and len(user["UserId"]) == 21
     with pytest.raises(ClientError) as exc:
         iam.create_user(UserName="alice")
@@ -152,6 +155,14 @@ def test_assume_role(server: ServerProcess) -> None:
     key = make_user(server, "Assumer")
     role = iam.create_role(RoleName="Reader", AssumeRolePolicyDocument=trust(f"arn:aws:iam::{ACCOUNT}:user/Assumer"))
     assert role["Role"]["AssumeRolePolicyDocument"]["Statement"][0]["Action"] == "sts:AssumeRole"
+    # As AWS answers: CreateRole shows no MaxSessionDuration and no Tags when none were given;
+    # GetRole shows the duration and an empty RoleLastUsed.
+    assert "MaxSessionDuration" not in role["Role"] and "Tags" not in role["Role"]
+    got = iam.get_role(RoleName="Reader")["Role"]
+    assert (got["MaxSessionDuration"], got["RoleLastUsed"], "Tags" in got) == (3600, {}, False)
+    with pytest.raises(ClientError) as exc:  # the account root may not assume roles (AWS)
+        server.client("sts").assume_role(RoleArn=role["Role"]["Arn"], RoleSessionName="s0")
+    assert code(exc) == "AccessDenied"
     iam.put_role_policy(RoleName="Reader", PolicyName="list", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListRoles", "Resource": "*"}]}))
     result = as_user(server, "sts", key).assume_role(RoleArn=role["Role"]["Arn"], RoleSessionName="s1")
@@ -308,3 +319,17 @@ def test_permissions_boundary_limits_a_user(server: ServerProcess) -> None:
     assert code(exc) == "AccessDenied"
     iam.delete_user_permissions_boundary(UserName="Bounded")
     bounded.list_users()
+
+
+def test_dev_mode_lets_the_root_assume_a_role(tmp_path: Path) -> None:
+    """Other projects' suites sign as an account root: --dev lets it assume a role the trust
+    policy allows (AWS refuses roots; without --dev so does Cipherpost, see test_assume_role)."""
+    dev = launch(tmp_path / "data", "--dev")
+    try:
+        role = dev.client("iam").create_role(RoleName="Suite", AssumeRolePolicyDocument=trust(ACCOUNT),
+                                             Tags=[{"Key": "k", "Value": "v"}])["Role"]
+        assert role["Tags"] == [{"Key": "k", "Value": "v"}]
+        assumed = dev.client("sts").assume_role(RoleArn=role["Arn"], RoleSessionName="suite")
+        assert assumed["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/Suite/suite"
+    finally:
+        dev.stop()

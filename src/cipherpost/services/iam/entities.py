@@ -88,7 +88,7 @@ class EntityHandlers(IamBase):
 
     @operation("CreateUser")
     async def create_user(self, ctx: RequestContext, params: Params) -> Result:
-        return {"User": entity_out(await self._create(ctx, "user", params))}
+        return {"User": {**entity_out(await self._create(ctx, "user", params)), **_given_tags(params)}}
 
     @operation("GetUser")
     async def get_user(self, ctx: RequestContext, params: Params) -> Result:
@@ -102,7 +102,7 @@ class EntityHandlers(IamBase):
             name = ctx.caller.user_name
         row = await self.entity(ctx, "user", name)
         await self.allow(ctx, "GetUser", str(row["arn"]))
-        return {"User": entity_out(row)}
+        return {"User": {**entity_out(row), **await self._tags_of(row)}}
 
     @operation("ListUsers")
     async def list_users(self, ctx: RequestContext, params: Params) -> Result:
@@ -197,13 +197,16 @@ class EntityHandlers(IamBase):
         duration = _session_duration(params.get("MaxSessionDuration"))
         row = await self._create(ctx, "role", params, trust_policy=trust, description=params.get("Description"),
                                  max_session_duration=duration)
-        return {"Role": entity_out(row)}
+        role = entity_out(row)
+        del role["MaxSessionDuration"]  # as AWS's CreateRole answers (GetRole and ListRoles show it)
+        return {"Role": {**role, **_given_tags(params)}}
 
     @operation("GetRole")
     async def get_role(self, ctx: RequestContext, params: Params) -> Result:
         row = await self.entity(ctx, "role", params["RoleName"])
         await self.allow(ctx, "GetRole", str(row["arn"]))
-        return {"Role": entity_out(row)}
+        # Role use is not tracked: RoleLastUsed is empty, as for a role never used.
+        return {"Role": {**entity_out(row), "RoleLastUsed": {}, **await self._tags_of(row)}}
 
     @operation("ListRoles")
     async def list_roles(self, ctx: RequestContext, params: Params) -> Result:
@@ -323,6 +326,12 @@ class EntityHandlers(IamBase):
                                         for tag_key in params["TagKeys"]])
         return {}
 
+    async def _tags_of(self, row: Row) -> Result:
+        """``{"Tags": [...]}`` of a user or role, as GetUser / GetRole show them (nothing if none)."""
+        rows = await self.runtime.store.fetch_all("iam_tags_list", account_id=row["account_id"], kind=row["kind"],
+                                                  name_key=row["name_key"])
+        return {"Tags": [{"Key": item["tag_key"], "Value": item["tag_value"]} for item in rows]} if rows else {}
+
     async def _list_tags(self, ctx: RequestContext, kind: str, params: Params) -> Result:
         row = await self.entity(ctx, kind, params[f"{kind.capitalize()}Name"])
         await self.allow(ctx, f"List{kind.capitalize()}Tags", str(row["arn"]))
@@ -364,6 +373,12 @@ def _tags(raw: object) -> list[dict[str, str]]:
         if not 1 <= len(tag["Key"]) <= 128 or len(tag.get("Value", "")) > 256:
             raise InvalidInputException("Tag keys must be 1..128 characters and values at most 256.")
     return [{"Key": tag["Key"], "Value": tag.get("Value", "")} for tag in tags]
+
+
+def _given_tags(params: Params) -> Result:
+    """The tags a CreateUser / CreateRole gave, as its answer echoes them (nothing if none)."""
+    tags = _tags(params.get("Tags"))
+    return {"Tags": tags} if tags else {}
 
 
 def _session_duration(value: object) -> int:
