@@ -185,12 +185,17 @@ def servers(workdir: Path, localstack_python: str | None) -> Iterator[list[Targe
             targets.append(start_localstack(localstack_python, workdir))
         yield targets
     finally:
-        for target in targets:
-            target.proc.send_signal(signal.SIGTERM)
-            try:
-                target.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                target.proc.kill()
+        stop_all(targets)
+
+
+def stop_all(targets: list[Target]) -> None:
+    """SIGTERM each server, then SIGKILL one that has not stopped within 30 s."""
+    for target in targets:
+        target.proc.send_signal(signal.SIGTERM)
+        try:
+            target.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            target.proc.kill()
 
 
 def await_up(proc: subprocess.Popen[bytes], url: str, timeout: float = 30) -> None:

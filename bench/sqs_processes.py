@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -25,7 +24,7 @@ import threading
 from pathlib import Path
 
 from run import free_port
-from sqs_bench import Target, await_up, client, run_wrk, start_cipherpost, wrk_script
+from sqs_bench import Target, await_up, client, run_wrk, start_cipherpost, stop_all, wrk_script
 
 
 def start_more(first: Target, data_dir: Path) -> Target:
@@ -87,12 +86,7 @@ def main() -> None:
                 shown = " + ".join(f"{rate:,.0f}" for rate in rates)
                 print(f"{operation:12} {args.processes} process(es): {shown} = {sum(rates):,.0f} req/s", flush=True)
     finally:
-        for target in targets:
-            target.proc.send_signal(signal.SIGTERM)
-            try:
-                target.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                target.proc.kill()
+        stop_all(targets)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
