@@ -7,7 +7,7 @@ state; then ``DryRun`` stops a request that would have succeeded.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Final
 
 from cipherpost.context import Caller, RequestContext
@@ -15,14 +15,31 @@ from cipherpost.policy import ContextValue, Grant, parse_policy
 from cipherpost.runtime import Runtime
 from cipherpost.services.authz import Authorizer
 from cipherpost.services.base import Provider
-from cipherpost.services.kms.errors import AccessDeniedException, DryRunOperationException, NotFoundException
+from cipherpost.services.kms.errors import (
+    AccessDeniedException,
+    DryRunOperationException,
+    InvalidKeyUsageException,
+    NotFoundException,
+)
 from cipherpost.services.kms.grants import GrantRecord
 from cipherpost.services.kms.ids import parse_key_ref
 from cipherpost.services.kms.keys import KeyRecord, KeyStore
 from cipherpost.services.kms.states import check_state
 
+#: The operation named in usage errors, where the action differs (ReEncrypt's two sides).
+_OPERATION_NAMES: Final = {"ReEncryptFrom": "ReEncrypt", "ReEncryptTo": "ReEncrypt"}
+
 #: Grants read per authorization; AWS's quota is 50,000 grants per key.
 _GRANTS_PER_KEY: Final = 50_000
+
+
+def check_usage(key: KeyRecord, operation: str, usage: str | None, specs: Collection[str] | None = None) -> None:
+    """:raises InvalidKeyUsageException: the key's KeyUsage or key spec does not fit ``operation``
+    (AWS: "<key ARN> key usage is SIGN_VERIFY which is not valid for Encrypt.")."""
+    if usage is not None and key.key_usage != usage:
+        raise InvalidKeyUsageException(f"{key.arn} key usage is {key.key_usage} which is not valid for {operation}.")
+    if specs is not None and key.key_spec not in specs:
+        raise InvalidKeyUsageException(f"{key.arn} key spec is {key.key_spec} which is not valid for {operation}.")
 
 
 class KmsCore(Provider):
@@ -125,15 +142,22 @@ class KmsCore(Provider):
         encryption_context: Mapping[str, str] | None = None,
         context: Mapping[str, ContextValue] | None = None,
         dry_run: bool = False,
+        usage: str | None = None,
+        specs: Collection[str] | None = None,
+        check: Callable[[KeyRecord], None] | None = None,
     ) -> KeyRecord:
-        """Resolve, authorize ``kms:<operation>``, check the key state, honour ``DryRun``.
+        """Resolve, authorize ``kms:<operation>``, check the key state and usage, honour ``DryRun``.
 
+        :param usage: the KeyUsage the operation needs (None: any).
+        :param specs: the key specs the operation works with (None: any).
+        :param check: a last check of the request against the key (e.g. its algorithm),
+            before ``DryRun`` stops a request that would have succeeded.
         :raises NotFoundException, AccessDeniedException, DisabledException,
-            KMSInvalidStateException, DryRunOperationException: in that order.
+            KMSInvalidStateException, InvalidKeyUsageException, DryRunOperationException: in that order.
         """
         key = await self.resolve(ctx, key_id, aliases=aliases, cross_account=cross_account, caller=caller)
         await self.check_key(ctx, key, operation, caller=caller, encryption_context=encryption_context,
-                             context=context, dry_run=dry_run)
+                             context=context, dry_run=dry_run, usage=usage, specs=specs, check=check)
         return key
 
     async def check_key(
@@ -146,10 +170,16 @@ class KmsCore(Provider):
         encryption_context: Mapping[str, str] | None = None,
         context: Mapping[str, ContextValue] | None = None,
         dry_run: bool = False,
+        usage: str | None = None,
+        specs: Collection[str] | None = None,
+        check: Callable[[KeyRecord], None] | None = None,
     ) -> None:
         """:meth:`use_key` for a key already in hand."""
         await self.authorize(ctx, f"kms:{operation}", key, caller=caller, encryption_context=encryption_context,
                              context=context)
         check_state(operation, key.key_state, key.arn)
+        check_usage(key, _OPERATION_NAMES.get(operation, operation), usage, specs)
+        if check is not None:
+            check(key)
         if dry_run:
             raise DryRunOperationException

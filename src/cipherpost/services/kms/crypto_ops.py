@@ -1,5 +1,6 @@
 """Cryptographic handlers over the ciphertext-blob recipe (:mod:`cipherpost.crypto.kms_blob`):
 Encrypt, Decrypt, ReEncrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext, GenerateRandom.
+Encrypt, Decrypt and ReEncrypt also take RSA encryption keys (RSAES-OAEP, :mod:`.ops_asymmetric`).
 
 Decrypt needs no KeyId: the blob names its key and backing-key version, and Decrypt
 authorizes against *that* key ("Decrypt": the KeyId parameter only makes KMS check that it is
@@ -10,17 +11,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Final
 
 from cipherpost.context import Caller, RequestContext
 from cipherpost.crypto import kms_blob
 from cipherpost.crypto.errors import InvalidCiphertext
-from cipherpost.errors import AwsError
 from cipherpost.services.base import Params, Result, operation
-from cipherpost.services.kms.core import KmsCore
+from cipherpost.services.kms.core import check_usage
 from cipherpost.services.kms.errors import (
+    INCORRECT_KEY,
     IncorrectKeyException,
     InvalidCiphertextException,
     InvalidKeyUsageException,
@@ -30,36 +29,22 @@ from cipherpost.services.kms.errors import (
 )
 from cipherpost.services.kms.grants import check_grant_tokens
 from cipherpost.services.kms.keys import KeyRecord
+from cipherpost.services.kms.keyspecs import ENCRYPT_DECRYPT, RSA_SPECS, SYMMETRIC_DEFAULT
+from cipherpost.services.kms.ops_asymmetric import AsymmetricOps, check_algorithm_for, check_rsa_plaintext
 from cipherpost.services.kms.validate import check_length, check_range
 
-SYMMETRIC_DEFAULT: Final = "SYMMETRIC_DEFAULT"
+#: GenerateDataKey* need a symmetric encryption key.
+SYMMETRIC_ONLY: Final = frozenset({SYMMETRIC_DEFAULT})
 #: "Encrypt": at most 4,096 bytes of plaintext.
 MAX_PLAINTEXT: Final = 4096
 _KEY_SPEC_BYTES: Final = {"AES_256": 32, "AES_128": 16}
 
 
-@dataclass(frozen=True, slots=True)
-class DataKeyResult:
-    """A data key from :meth:`CryptoOps.generate_data_key_for` (SNS and SQS use it)."""
-
-    plaintext: bytes
-    """The data key; keep it in memory only."""
-    ciphertext_blob: bytes
-    """The data key encrypted under the KMS key (store this with the data)."""
-    key_arn: str
-    key_id: str
-
-    def __repr__(self) -> str:
-        return f"DataKeyResult(key_arn={self.key_arn!r}, plaintext=<{len(self.plaintext)} bytes>)"
-
-
-def check_algorithm(params: Params, member: str = "EncryptionAlgorithm") -> None:
-    """:raises InvalidKeyUsageException: an algorithm other than SYMMETRIC_DEFAULT (RSA ones
-    need an asymmetric key)."""
-    algorithm = params.get(member, SYMMETRIC_DEFAULT)
-    if algorithm != SYMMETRIC_DEFAULT:
-        raise InvalidKeyUsageException(f"The encryption algorithm {algorithm} is not compatible with a "
-                                       f"{SYMMETRIC_DEFAULT} KMS key.")
+def _check_encrypt(key: KeyRecord, algorithm: str, plaintext: bytes) -> None:
+    """The algorithm fits the key; an RSA plaintext fits the key size and algorithm."""
+    check_algorithm_for(key, algorithm)
+    if key.key_spec in RSA_SPECS:
+        check_rsa_plaintext(key, algorithm, plaintext)
 
 
 def data_key_size(params: Params) -> int:
@@ -81,13 +66,14 @@ def check_unsupported(params: Params) -> None:
         raise UnsupportedOperationException("The Recipient parameter (AWS Nitro Enclaves) is not supported.")
 
 
-def _context(params: Params, member: str = "EncryptionContext") -> dict[str, str]:
+def encryption_context(params: Params, member: str = "EncryptionContext") -> dict[str, str]:
+    """The encryption context member of a request (empty when absent)."""
     context: Mapping[str, str] = params.get(member) or {}
     return dict(context)
 
 
-class CryptoOps(KmsCore):
-    """Cryptographic handlers and the internal API SNS and SQS call."""
+class CryptoOps(AsymmetricOps):
+    """Encryption handlers (symmetric keys and RSA encryption keys)."""
 
     async def seal(self, key: KeyRecord, plaintext: bytes, context: Mapping[str, str]) -> bytes:
         """Encrypt under the key's current backing-key version."""
@@ -126,7 +112,7 @@ class CryptoOps(KmsCore):
         if key_id is not None:
             named = await self.resolve(ctx, key_id, aliases=True, cross_account=True, caller=caller)
             if named.key_id != header.key_id:
-                raise IncorrectKeyException
+                raise IncorrectKeyException(INCORRECT_KEY)
         key = await self.keys.get(header.key_id)
         if key is None:
             raise NotFoundException(f"The KMS key {header.key_id} that encrypted this ciphertext does not exist.")
@@ -143,49 +129,82 @@ class CryptoOps(KmsCore):
 
     @operation("Encrypt")
     async def encrypt(self, ctx: RequestContext, params: Params) -> Result:
-        """Encrypt up to 4 KiB under a key (id, ARN, alias, alias ARN)."""
+        """Encrypt up to 4 KiB under a symmetric key, or a few hundred bytes under an RSA key."""
         plaintext: bytes = params["Plaintext"]
         check_length(plaintext, "Plaintext", 1, MAX_PLAINTEXT)
-        check_algorithm(params)
+        algorithm = str(params.get("EncryptionAlgorithm", SYMMETRIC_DEFAULT))
         check_grant_tokens(params.get("GrantTokens"))
-        context = _context(params)
+        context = encryption_context(params)
         key = await self.use_key(ctx, params["KeyId"], "Encrypt", aliases=True, cross_account=True,
-                                 encryption_context=context, dry_run=bool(params.get("DryRun")))
-        blob = await self.seal(key, plaintext, context)
-        return {"CiphertextBlob": blob, "KeyId": key.arn, "EncryptionAlgorithm": SYMMETRIC_DEFAULT}
+                                 encryption_context=context, dry_run=bool(params.get("DryRun")),
+                                 usage=ENCRYPT_DECRYPT, check=lambda key: _check_encrypt(key, algorithm, plaintext))
+        return {"CiphertextBlob": await self._encrypt_under(key, algorithm, plaintext, context), "KeyId": key.arn,
+                "EncryptionAlgorithm": algorithm}
+
+    async def _encrypt_under(self, key: KeyRecord, algorithm: str, plaintext: bytes,
+                             context: Mapping[str, str]) -> bytes:
+        if key.key_spec == SYMMETRIC_DEFAULT:
+            return await self.seal(key, plaintext, context)
+        return await self.rsa_encrypt(key, algorithm, plaintext)
+
+    async def _open_rsa(self, ctx: RequestContext, key: KeyRecord, blob: bytes, algorithm: str,
+                        operation_name: str, dry_run: bool) -> bytes:
+        """Authorize and decrypt an RSAES-OAEP ciphertext with the RSA key the request named."""
+        await self.check_key(ctx, key, operation_name, dry_run=dry_run, usage=ENCRYPT_DECRYPT,
+                             check=lambda key: check_algorithm_for(key, algorithm))
+        return await self.rsa_decrypt(key, algorithm, blob)
+
+    async def _decrypt_any(self, ctx: RequestContext, blob: bytes, context: Mapping[str, str], *, key_id: str | None,
+                           algorithm: str, operation_name: str, dry_run: bool) -> tuple[KeyRecord, bytes]:
+        """Decrypt a ciphertext of either kind: an RSA ciphertext when ``key_id`` names an RSA key
+        (AWS: asymmetric Decrypt needs KeyId), else one of our ciphertext blobs."""
+        if key_id is not None:
+            named = await self.resolve(ctx, key_id, aliases=True, cross_account=True)
+            if named.key_spec in RSA_SPECS:
+                return named, await self._open_rsa(ctx, named, blob, algorithm, operation_name, dry_run)
+        if algorithm != SYMMETRIC_DEFAULT:
+            raise InvalidKeyUsageException(f"Algorithm {algorithm} is incompatible with key spec "
+                                           f"{SYMMETRIC_DEFAULT}.")
+        return await self.open_blob(ctx, blob, context, operation_name=operation_name, key_id=key_id,
+                                    dry_run=dry_run)
 
     @operation("Decrypt")
     async def decrypt(self, ctx: RequestContext, params: Params) -> Result:
-        """Decrypt a blob; the key comes from the blob, KeyId (optional) must name the same key."""
+        """Decrypt: a blob names its key (KeyId optional, must name the same key); an RSA
+        ciphertext needs KeyId and its EncryptionAlgorithm."""
         blob = _blob(params, "CiphertextBlob")
-        check_algorithm(params)
+        algorithm = str(params.get("EncryptionAlgorithm", SYMMETRIC_DEFAULT))
         check_unsupported(params)
         check_grant_tokens(params.get("GrantTokens"))
-        key, plaintext = await self.open_blob(ctx, blob, _context(params), operation_name="Decrypt",
-                                              key_id=params.get("KeyId"), dry_run=bool(params.get("DryRun")))
-        return {"KeyId": key.arn, "Plaintext": plaintext, "EncryptionAlgorithm": SYMMETRIC_DEFAULT}
+        key, plaintext = await self._decrypt_any(ctx, blob, encryption_context(params), key_id=params.get("KeyId"),
+                                                 algorithm=algorithm, operation_name="Decrypt",
+                                                 dry_run=bool(params.get("DryRun")))
+        return {"KeyId": key.arn, "Plaintext": plaintext, "EncryptionAlgorithm": algorithm}
 
     @operation("ReEncrypt")
     async def re_encrypt(self, ctx: RequestContext, params: Params) -> Result:
         """ReEncrypt: kms:ReEncryptFrom on the source key, kms:ReEncryptTo on the destination."""
         blob = _blob(params, "CiphertextBlob")
-        check_algorithm(params, "SourceEncryptionAlgorithm")
-        check_algorithm(params, "DestinationEncryptionAlgorithm")
+        source_algorithm = str(params.get("SourceEncryptionAlgorithm", SYMMETRIC_DEFAULT))
+        destination_algorithm = str(params.get("DestinationEncryptionAlgorithm", SYMMETRIC_DEFAULT))
         check_grant_tokens(params.get("GrantTokens"))
-        dry_run = bool(params.get("DryRun"))
-        destination_context = _context(params, "DestinationEncryptionContext")
+        destination_context = encryption_context(params, "DestinationEncryptionContext")
         destination = await self.use_key(ctx, params["DestinationKeyId"], "ReEncryptTo", aliases=True,
                                          cross_account=True, encryption_context=destination_context)
-        source, plaintext = await self.open_blob(ctx, blob, _context(params, "SourceEncryptionContext"),
-                                                 operation_name="ReEncryptFrom", key_id=params.get("SourceKeyId"),
-                                                 dry_run=dry_run)
-        new_blob = await self.seal(destination, plaintext, destination_context)
+        source, plaintext = await self._decrypt_any(
+            ctx, blob, encryption_context(params, "SourceEncryptionContext"), key_id=params.get("SourceKeyId"),
+            algorithm=source_algorithm, operation_name="ReEncryptFrom", dry_run=bool(params.get("DryRun")))
+        # The destination's usage is checked once the source is known good: AWS answers a wrong
+        # source key (IncorrectKeyException) first.
+        check_usage(destination, "ReEncrypt", ENCRYPT_DECRYPT)
+        _check_encrypt(destination, destination_algorithm, plaintext)
         return {
-            "CiphertextBlob": new_blob,
+            "CiphertextBlob": await self._encrypt_under(destination, destination_algorithm, plaintext,
+                                                        destination_context),
             "SourceKeyId": source.arn,
             "KeyId": destination.arn,
-            "SourceEncryptionAlgorithm": SYMMETRIC_DEFAULT,
-            "DestinationEncryptionAlgorithm": SYMMETRIC_DEFAULT,
+            "SourceEncryptionAlgorithm": source_algorithm,
+            "DestinationEncryptionAlgorithm": destination_algorithm,
         }
 
     async def _data_key(
@@ -195,9 +214,10 @@ class CryptoOps(KmsCore):
         size = data_key_size(params)
         check_unsupported(params)
         check_grant_tokens(params.get("GrantTokens"))
-        context = _context(params)
+        context = encryption_context(params)
         key = await self.use_key(ctx, params["KeyId"], operation_name, aliases=True, cross_account=True,
-                                 encryption_context=context, dry_run=bool(params.get("DryRun")))
+                                 encryption_context=context, dry_run=bool(params.get("DryRun")),
+                                 usage=ENCRYPT_DECRYPT, specs=SYMMETRIC_ONLY)
         plaintext = secrets.token_bytes(size)
         return key, plaintext, await self.seal(key, plaintext, context)
 
@@ -224,74 +244,6 @@ class CryptoOps(KmsCore):
         count = check_range(int(params["NumberOfBytes"]), "NumberOfBytes", 1, 1024)
         await self.authorize_iam(ctx, "kms:GenerateRandom")
         return {"Plaintext": secrets.token_bytes(count)}
-
-    # --- The internal API: SNS and SQS call KMS for their callers, through the same checks. ---
-
-    async def generate_data_key_for(
-        self,
-        ctx: RequestContext,
-        key_id: str,
-        *,
-        encryption_context: Mapping[str, str],
-        caller: Caller | None = None,
-    ) -> DataKeyResult:
-        """GenerateDataKey (AES_256) on behalf of ``caller`` (default: the request's caller).
-
-        The calling service sets ``ctx.invoked_by`` (``dataclasses.replace``) so that
-        ``kms:ViaService`` applies; ``caller`` lets it act as its service principal.
-
-        :raises AwsError: a KMS error class (NotFoundException, AccessDeniedException,
-            DisabledException, KMSInvalidStateException, ...).
-        """
-        context = dict(encryption_context)
-        request = {"KeyId": key_id, "EncryptionContext": context, "KeySpec": "AES_256"}
-        try:
-            key = await self.use_key(ctx, key_id, "GenerateDataKey", aliases=True, cross_account=True,
-                                     caller=caller, encryption_context=context)
-            plaintext = secrets.token_bytes(32)
-            blob = await self.seal(key, plaintext, context)
-        except AwsError as error:
-            self._audit(ctx, caller, "GenerateDataKey", request, None, error)
-            raise
-        self._audit(ctx, caller, "GenerateDataKey", request, {"KeyId": key.arn}, None)
-        return DataKeyResult(plaintext=plaintext, ciphertext_blob=blob, key_arn=key.arn, key_id=key.key_id)
-
-    async def decrypt_for(
-        self,
-        ctx: RequestContext,
-        ciphertext_blob: bytes,
-        *,
-        encryption_context: Mapping[str, str],
-        caller: Caller | None = None,
-    ) -> bytes:
-        """Decrypt on behalf of ``caller``; see :meth:`generate_data_key_for`."""
-        context = dict(encryption_context)
-        request = {"EncryptionContext": context, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}
-        try:
-            key, plaintext = await self.open_blob(ctx, ciphertext_blob, context, operation_name="Decrypt",
-                                                  caller=caller)
-        except AwsError as error:
-            self._audit(ctx, caller, "Decrypt", request, None, error)
-            raise
-        self._audit(ctx, caller, "Decrypt", {**request, "KeyId": key.arn}, {"KeyId": key.arn}, None)
-        return plaintext
-
-    def _audit(self, ctx: RequestContext, caller: Caller | None, operation: str, params: Params,
-               result: Params | None, error: AwsError | None) -> None:
-        """Record a KMS call another service made for a caller (CloudTrail shows invokedBy)."""
-        trail = self.runtime.audit
-        if trail is None:
-            return
-        event_ctx = replace(ctx, service="kms", operation=operation, caller=caller or ctx.caller, protocol="json")
-        trail.record_call(event_ctx, params=params, result=result, error=error, event_time=datetime.now(UTC))
-
-    async def resolve_key_arn(self, ctx: RequestContext, key_id: str) -> str:
-        """The key ARN a ``KmsMasterKeyId`` names (creating alias/aws/sns or alias/aws/sqs on first use).
-
-        :raises NotFoundException: no such key or alias.
-        """
-        key = await self.resolve(ctx, key_id, aliases=True, cross_account=True)
-        return key.arn
 
 
 def _blob(params: Params, member: str) -> bytes:

@@ -13,6 +13,7 @@ from cipherpost.protocol.errors import ValidationException
 from cipherpost.services.authz import AccessDeniedException
 
 __all__ = [
+    "INCORRECT_KEY",
     "AccessDeniedException",
     "AlreadyExistsException",
     "ConflictException",
@@ -26,6 +27,8 @@ __all__ = [
     "InvalidGrantTokenException",
     "InvalidKeyUsageException",
     "InvalidMarkerException",
+    "KMSInvalidMacException",
+    "KMSInvalidSignatureException",
     "KMSInvalidStateException",
     "KmsError",
     "LimitExceededException",
@@ -36,6 +39,9 @@ __all__ = [
     "UnsupportedOperationException",
     "ValidationException",
 ]
+
+#: AWS's message for IncorrectKeyException (LocalStack's recordings against AWS).
+INCORRECT_KEY = "The key ID in the request does not identify a CMK that can perform this operation."
 
 #: Every error the KMS provider raises on purpose (for ``except KmsError`` in SNS/SQS).
 KmsError = AwsError
@@ -158,7 +164,9 @@ class DryRunOperationException(AwsError):
     """The request would have succeeded, but the DryRun option is set."""
 
     code = "DryRunOperationException"
-    status = 412
+    # botocore's model says 412, but AWS answers 400 (LocalStack's recordings against AWS,
+    # test_generate_data_key_pair_dry_run).
+    status = 400
 
 
 class ConflictException(AwsError):
@@ -166,3 +174,15 @@ class ConflictException(AwsError):
     is already in progress."""
 
     code = "ConflictException"
+
+
+class KMSInvalidSignatureException(AwsError):
+    """The request was rejected because the signature verification failed."""
+
+    code = "KMSInvalidSignatureException"
+
+
+class KMSInvalidMacException(AwsError):
+    """The request was rejected because the HMAC verification failed."""
+
+    code = "KMSInvalidMacException"

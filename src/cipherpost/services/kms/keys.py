@@ -1,6 +1,7 @@
 """Key records and their storage: create, read, resolve a ``KeyId``, backing-key material.
 
-Key material is 32 random bytes per backing-key version, wrapped under the root keyring
+Key material is, per backing-key version, 32 random bytes (symmetric keys), the HMAC key
+(HMAC keys) or the PKCS#8 DER private key (RSA and ECC keys), wrapped under the root keyring
 (purpose ``kms-key-material:<key_id>:<version>``) before it is stored; unwrapped material
 lives only in this process's memory (a bounded cache: versions never change, and every use
 reads the key record first, so a disabled or deleted key stops working at once even when
@@ -9,16 +10,19 @@ its material is cached).
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from cipherpost.crypto import kms_keypairs
 from cipherpost.crypto.errors import UnwrapError
 from cipherpost.crypto.keyring import Keyring
 from cipherpost.errors import InternalFailure
-from cipherpost.services.kms import policies
+from cipherpost.services.kms import keyspecs, policies
 from cipherpost.services.kms.errors import NotFoundException
 from cipherpost.services.kms.ids import KeyRef, alias_arn, key_arn
 from cipherpost.services.kms.states import ENABLED
@@ -46,6 +50,12 @@ def to_datetime(ms: int) -> datetime:
 def new_key_id() -> str:
     """A fresh key id, a random lowercase UUID as AWS's key ids are."""
     return str(uuid.uuid4())
+
+
+def key_material_id(key_id: str, version: int) -> str:
+    """The ``CurrentKeyMaterialId`` of a backing-key version: 64 hex characters, as AWS's, derived
+    from public values only (it names the material; it reveals nothing of it)."""
+    return hashlib.sha256(f"cipherpost/key-material-id/v1:{key_id}:{version}".encode()).hexdigest()
 
 
 def material_purpose(key_id: str, version: int) -> str:
@@ -108,6 +118,8 @@ class NewKey:
     """Automatic rotation from the start, with this period (AWS-managed keys)."""
     key_id: str | None = None
     """The new key's id, when the caller chose it already (CreateKey's lockout check needs the ARN)."""
+    key_spec: str = keyspecs.SYMMETRIC_DEFAULT
+    key_usage: str = keyspecs.ENCRYPT_DECRYPT
 
 
 class KeyStore:
@@ -117,6 +129,7 @@ class KeyStore:
         self.store = store
         self.keyring = keyring
         self._material: dict[tuple[str, int], bytes] = {}
+        self._private: dict[tuple[str, int], kms_keypairs.PrivateKey] = {}
 
     async def get(self, key_id: str) -> KeyRecord | None:
         """The key with this id, in any account, or None."""
@@ -145,8 +158,8 @@ class KeyStore:
             "description": spec.description,
             "key_state": ENABLED,
             "key_manager": spec.key_manager,
-            "key_spec": "SYMMETRIC_DEFAULT",
-            "key_usage": "ENCRYPT_DECRYPT",
+            "key_spec": spec.key_spec,
+            "key_usage": spec.key_usage,
             "origin": "AWS_KMS",
             "policy": spec.policy,
             "created_at": created,
@@ -155,7 +168,11 @@ class KeyStore:
             "next_rotation_at": created + period * DAY_MS if period else None,
             "current_version": 1,
         }
-        version_step, material = self._new_version(key_id, 1, created, None)
+        material = None
+        if spec.key_spec != keyspecs.SYMMETRIC_DEFAULT:
+            # An RSA key pair takes up to seconds to generate: keep the event loop free.
+            material = await asyncio.to_thread(keyspecs.new_material, spec.key_spec)
+        version_step, material = self._new_version(key_id, 1, created, None, material)
         steps = [Step("kms_key_insert", row), version_step]
         tags = (spec.tags or {}).items()
         steps += [Step("kms_tag_put", {"key_id": key_id, "tag_key": k, "tag_value": v}) for k, v in tags]
@@ -167,13 +184,16 @@ class KeyStore:
         self._remember(key_id, 1, material)
         return await self.require(key_id)
 
-    def _new_version(self, key_id: str, version: int, created: int, rotation_type: str | None) -> tuple[Step, bytes]:
-        """The write of a new backing-key version (fresh material, wrapped) and the material.
+    def _new_version(self, key_id: str, version: int, created: int, rotation_type: str | None,
+                     material: bytes | None = None) -> tuple[Step, bytes]:
+        """The write of a new backing-key version (wrapped) and its material (fresh symmetric
+        material unless ``material`` is given).
 
         The caller caches the material only once the write has committed: a version that
         lost a race must never shadow the winner's material.
         """
-        material = secrets.token_bytes(KEY_MATERIAL_SIZE)
+        if material is None:
+            material = secrets.token_bytes(KEY_MATERIAL_SIZE)
         wrapped = self.keyring.wrap(material, purpose=material_purpose(key_id, version))
         params = {"key_id": key_id, "version": version, "material": wrapped, "created_at": created,
                   "rotation_type": rotation_type}
@@ -217,6 +237,26 @@ class KeyStore:
         self._remember(key_id, version, material)
         return material
 
+    async def private_key(self, key_id: str, version: int = 1) -> kms_keypairs.PrivateKey:
+        """The parsed private key of an RSA or ECC key (asymmetric keys have one version).
+
+        :raises InternalFailure: the material is missing or is not a private key.
+        """
+        cached = self._private.get((key_id, version))
+        if cached is not None:
+            return cached
+        material = await self.material(key_id, version)
+        try:
+            if material is None:
+                raise ValueError("no key material")
+            key = kms_keypairs.load_private_key(material)
+        except ValueError:
+            raise InternalFailure(f"The key material of {key_id} is not a private key.") from None
+        if len(self._private) >= _CACHE_LIMIT:
+            self._private.pop(next(iter(self._private)))
+        self._private[(key_id, version)] = key
+        return key
+
     def _remember(self, key_id: str, version: int, material: bytes) -> None:
         if len(self._material) >= _CACHE_LIMIT:
             self._material.pop(next(iter(self._material)))
@@ -226,6 +266,8 @@ class KeyStore:
         """Drop a deleted key's material from memory."""
         for slot in [slot for slot in self._material if slot[0] == key_id]:
             del self._material[slot]
+        for slot in [slot for slot in self._private if slot[0] == key_id]:
+            del self._private[slot]
 
     async def delete(self, key_id: str, *, now: int) -> bool:
         """Delete a key whose deletion is due at ``now``: material (crypto-shredding), aliases,

@@ -9,18 +9,16 @@ from typing import Any, Final
 from cipherpost.context import RequestContext
 from cipherpost.policy import Policy
 from cipherpost.services.base import Params, Result, operation
-from cipherpost.services.kms import policies
+from cipherpost.services.kms import keyspecs, policies
 from cipherpost.services.kms.core import KmsCore
 from cipherpost.services.kms.errors import (
     AccessDeniedException,
     ConflictException,
     MalformedPolicyDocumentException,
     NotFoundException,
-    UnsupportedOperationException,
-    ValidationException,
 )
 from cipherpost.services.kms.ids import key_arn
-from cipherpost.services.kms.keys import DAY_MS, KeyRecord, NewKey, new_key_id, now_ms, to_datetime
+from cipherpost.services.kms.keys import DAY_MS, KeyRecord, NewKey, key_material_id, new_key_id, now_ms, to_datetime
 from cipherpost.services.kms.states import ENABLED, PENDING_DELETION, TRANSITIONS, check_state
 from cipherpost.services.kms.validate import (
     check_length,
@@ -32,7 +30,6 @@ from cipherpost.services.kms.validate import (
     page_limit,
 )
 
-SYMMETRIC_DEFAULT: Final = "SYMMETRIC_DEFAULT"
 _TRANSITION_ATTEMPTS: Final = 3
 _LOCKOUT: Final = "The new key policy will not allow you to update the key policy in the future."
 
@@ -52,40 +49,16 @@ def key_metadata(key: KeyRecord) -> dict[str, Any]:
         "KeyManager": key.key_manager,
         "CustomerMasterKeySpec": key.key_spec,
         "KeySpec": key.key_spec,
-        "EncryptionAlgorithms": [SYMMETRIC_DEFAULT],
+        **keyspecs.algorithm_metadata(key.key_spec, key.key_usage),
         "MultiRegion": False,
     }
+    if key.key_spec == keyspecs.SYMMETRIC_DEFAULT:
+        # "CurrentKeyMaterialId": present for symmetric encryption keys; rotation changes it.
+        metadata["CurrentKeyMaterialId"] = key_material_id(key.key_id, key.current_version)
     if key.key_state == PENDING_DELETION and key.deletion_at is not None:
         metadata["DeletionDate"] = to_datetime(key.deletion_at)
         metadata["PendingDeletionWindowInDays"] = key.pending_window_days
     return metadata
-
-
-def check_key_spec(params: Params) -> None:
-    """CreateKey's KeySpec/KeyUsage/Origin/... must describe a symmetric encryption key.
-
-    :raises ValidationException: both KeySpec and CustomerMasterKeySpec, or a KeyUsage the
-        key spec does not support (AWS's wording).
-    :raises UnsupportedOperationException: a valid option Cipherpost does not implement
-        (asymmetric and HMAC keys, imported or external key material, multi-Region keys).
-    """
-    if "KeySpec" in params and "CustomerMasterKeySpec" in params:
-        raise ValidationException("You cannot specify KeySpec and CustomerMasterKeySpec in the same request.")
-    spec = params.get("KeySpec") or params.get("CustomerMasterKeySpec") or SYMMETRIC_DEFAULT
-    if spec != SYMMETRIC_DEFAULT:
-        raise UnsupportedOperationException(
-            f"KeySpec {spec} is not supported by Cipherpost (only {SYMMETRIC_DEFAULT})."
-        )
-    usage = params.get("KeyUsage", "ENCRYPT_DECRYPT")
-    if usage != "ENCRYPT_DECRYPT":
-        raise ValidationException(f"KeyUsage {usage} is not compatible with KeySpec {SYMMETRIC_DEFAULT}")
-    if params.get("Origin", "AWS_KMS") != "AWS_KMS":
-        raise UnsupportedOperationException(f"Origin {params['Origin']} is not supported by Cipherpost.")
-    for unsupported in ("CustomKeyStoreId", "XksKeyId"):
-        if unsupported in params:
-            raise UnsupportedOperationException(f"{unsupported} is not supported by Cipherpost.")
-    if params.get("MultiRegion"):
-        raise UnsupportedOperationException("Multi-Region keys are not supported by Cipherpost.")
 
 
 def policy_name(params: Params) -> str:
@@ -121,8 +94,8 @@ class KeyOps(KmsCore):
 
     @operation("CreateKey")
     async def create_key(self, ctx: RequestContext, params: Params) -> Result:
-        """CreateKey: a symmetric encryption key, Enabled, with a fresh 256-bit backing key."""
-        check_key_spec(params)
+        """CreateKey: an Enabled key of the requested key spec and usage, with fresh key material."""
+        key_spec, key_usage = keyspecs.check_key_spec(params)
         description = params.get("Description", "")
         check_length(description, "Description", 0, 8192)
         tags = check_tags(params.get("Tags", []))
@@ -134,7 +107,7 @@ class KeyOps(KmsCore):
         await self.lockout_check(ctx, policy, key_arn(ctx.region, account, key_id),
                                  bool(params.get("BypassPolicyLockoutSafetyCheck")))
         spec = NewKey(account_id=account, region=ctx.region, policy=text, description=description,
-                      tags=dict(tags), key_id=key_id)
+                      tags=dict(tags), key_id=key_id, key_spec=key_spec, key_usage=key_usage)
         return {"KeyMetadata": key_metadata(await self.keys.create(spec))}
 
     @operation("DescribeKey")

@@ -13,8 +13,9 @@ from typing import Final
 from cipherpost.context import RequestContext
 from cipherpost.services.base import Params, Result, operation
 from cipherpost.services.kms.core import KmsCore
-from cipherpost.services.kms.errors import ConflictException, LimitExceededException
-from cipherpost.services.kms.keys import DAY_MS, now_ms, to_datetime
+from cipherpost.services.kms.errors import ConflictException, LimitExceededException, UnsupportedOperationException
+from cipherpost.services.kms.keys import DAY_MS, KeyRecord, now_ms, to_datetime
+from cipherpost.services.kms.keyspecs import SYMMETRIC_DEFAULT
 from cipherpost.services.kms.validate import (
     check_length,
     check_range,
@@ -28,6 +29,17 @@ from cipherpost.store import UniqueViolation
 
 DEFAULT_ROTATION_DAYS: Final = 365
 MAX_ON_DEMAND_ROTATIONS: Final = 10
+
+
+def check_rotatable(key: KeyRecord, operation_name: str) -> None:
+    """:raises UnsupportedOperationException: the key is not a symmetric encryption key.
+
+    "Rotating AWS KMS keys": automatic and on-demand rotation exist only for symmetric
+    encryption keys; asymmetric and HMAC keys cannot be rotated.
+    """
+    if key.key_spec != SYMMETRIC_DEFAULT:
+        raise UnsupportedOperationException(f"{key.arn} key spec {key.key_spec} is not valid for "
+                                            f"{operation_name}: only symmetric encryption keys can be rotated.")
 
 
 class TagRotationOps(KmsCore):
@@ -69,6 +81,7 @@ class TagRotationOps(KmsCore):
         period = check_range(int(params.get("RotationPeriodInDays", DEFAULT_ROTATION_DAYS)),
                              "RotationPeriodInDays", 90, 2560)
         key = await self.use_key(ctx, params["KeyId"], "EnableKeyRotation")
+        check_rotatable(key, "EnableKeyRotation")
         await self.runtime.store.execute("kms_key_set_rotation", key_id=key.key_id, rotation_enabled=1,
                                          rotation_period_days=period, next_rotation_at=now_ms() + period * DAY_MS)
         return {}
@@ -77,6 +90,7 @@ class TagRotationOps(KmsCore):
     async def disable_key_rotation(self, ctx: RequestContext, params: Params) -> Result:
         """DisableKeyRotation: existing versions stay; no automatic rotation any more."""
         key = await self.use_key(ctx, params["KeyId"], "DisableKeyRotation")
+        check_rotatable(key, "DisableKeyRotation")
         await self.runtime.store.execute("kms_key_set_rotation", key_id=key.key_id, rotation_enabled=0,
                                          rotation_period_days=None, next_rotation_at=None)
         return {}
@@ -95,6 +109,7 @@ class TagRotationOps(KmsCore):
     async def rotate_key_on_demand(self, ctx: RequestContext, params: Params) -> Result:
         """RotateKeyOnDemand: a new backing-key version now (at most 10 per key)."""
         key = await self.use_key(ctx, params["KeyId"], "RotateKeyOnDemand")
+        check_rotatable(key, "RotateKeyOnDemand")
         row = await self.runtime.store.fetch_one("kms_key_on_demand_count", key_id=key.key_id)
         if row is not None and int(row["n"]) >= MAX_ON_DEMAND_ROTATIONS:
             raise LimitExceededException(f"{key.arn} has reached the limit of {MAX_ON_DEMAND_ROTATIONS} "
