@@ -174,7 +174,11 @@ def test_rotation_keeps_old_ciphertexts_readable(kms: Any, raw: Any, key: dict[s
     assert status["RotationPeriodInDays"] == 90
     assert status["KeyId"] == key["Arn"]
     assert "NextRotationDate" in status
-    assert kms.rotate_key_on_demand(KeyId=key_id)["KeyId"] == key_id
+    before = kms.describe_key(KeyId=key_id)["KeyMetadata"]["CurrentKeyMaterialId"]
+    assert kms.rotate_key_on_demand(KeyId=key_id)["KeyId"] == key["Arn"]
+    # An on-demand rotation leaves the automatic schedule alone (as AWS does) and changes the material id.
+    assert kms.get_key_rotation_status(KeyId=key_id)["NextRotationDate"] == status["NextRotationDate"]
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["CurrentKeyMaterialId"] != before
     new = kms.encrypt(KeyId=key_id, Plaintext=b"after rotation")["CiphertextBlob"]
     assert (_blob_version(old), _blob_version(new)) == (1, 2)
     assert kms.decrypt(CiphertextBlob=old)["Plaintext"] == b"before rotation"

@@ -218,7 +218,7 @@ def test_malformed_policies(kms: Any, policy: str, expected: str) -> None:
         pytest.param({"Description": "x" * 8193}, "ValidationException", id="long-description"),
         pytest.param({"Tags": [{"TagKey": "aws:reserved", "TagValue": "v"}]}, "TagException", id="aws-tag"),
         pytest.param({"Tags": [{"TagKey": f"k{i}", "TagValue": "v"} for i in range(51)]},
-                     "LimitExceededException", id="51-tags"),
+                     "TagException", id="51-tags"),
     ],
 )
 def test_create_key_bad_input(kms: Any, params: dict[str, Any], expected: str) -> None:
@@ -238,8 +238,10 @@ def test_tags(kms: Any) -> None:
     kms.untag_resource(KeyId=key_id, TagKeys=["a", "missing"])
     assert kms.list_resource_tags(KeyId=key_id)["Tags"] == [{"TagKey": "b", "TagValue": "3"}]
     fails(kms.tag_resource, "TagException", KeyId=key_id, Tags=[{"TagKey": "aws:x", "TagValue": "v"}])
-    fails(kms.tag_resource, "LimitExceededException", KeyId=key_id,
+    fails(kms.tag_resource, "TagException", KeyId=key_id,
           Tags=[{"TagKey": f"k{i}", "TagValue": "v"} for i in range(50)])
+    fails(kms.tag_resource, "TagException", KeyId=key_id,
+          Tags=[{"TagKey": "dup", "TagValue": "1"}, {"TagKey": "dup", "TagValue": "2"}])
 
 
 def test_aws_managed_keys_are_created_on_first_use(kms: Any) -> None:

@@ -221,7 +221,12 @@ def serialize_error(error: AwsError, request_id: str, service: str | None) -> Ht
     code = error.json_code or error.code
     status = error.json_status or error.status
     prefix = TYPE_PREFIXES.get(service or "", "")
-    body = json.dumps({"__type": prefix + code, "message": error.message}).encode()
+    document = {"__type": prefix + code}
+    if error.message:
+        # AWS leaves "message" out of some errors altogether (KMS's KMSInvalidSignatureException,
+        # InvalidCiphertextException); an error with an empty message stands for those.
+        document["message"] = error.message
+    body = json.dumps(document).encode()
     known = service if service in registry.SERVICES else None
     version = registry.json_version(known) if known else "1.0"
     headers = [("Content-Type", f"application/x-amz-json-{version}"), ("x-amzn-RequestId", request_id)]

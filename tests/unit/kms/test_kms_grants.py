@@ -17,6 +17,7 @@ from cipherpost.services.kms.grants import (
     check_grant_id,
     check_grant_tokens,
     check_operations,
+    check_operations_for_key,
     grant_id_of_token,
     new_grant_id,
     new_grant_token,
@@ -68,6 +69,8 @@ def test_grant_ids() -> None:
         (ACCOUNT, f"arn:aws:iam::{ACCOUNT}:root"),
         (f"arn:aws:iam::{ACCOUNT}:role/R", f"arn:aws:iam::{ACCOUNT}:role/R"),
         ("sns.amazonaws.com", "sns.amazonaws.com"),
+        # AWS accepts any ARN naming an account (test_list_retirable_grants, recorded against AWS).
+        (f"arn:aws:kms:eu-central-1:{ACCOUNT}:key/k", f"arn:aws:kms:eu-central-1:{ACCOUNT}:key/k"),
     ],
 )
 def test_principals(value: str, expected: str) -> None:
@@ -79,6 +82,8 @@ def test_bad_principals() -> None:
         normalize_principal("has space", "granteePrincipal")
     with pytest.raises(InvalidArnException):
         normalize_principal("arn:aws:s3:::bucket", "granteePrincipal")
+    with pytest.raises(InvalidArnException):
+        normalize_principal("arn:aws:iam::12345:user/short-account", "granteePrincipal")
 
 
 def test_operations() -> None:
@@ -86,9 +91,35 @@ def test_operations() -> None:
     with pytest.raises(ValidationException):
         check_operations([], None)
     with pytest.raises(ValidationException):
-        check_operations(["Sign"], None)
+        check_operations(["Sign"], {"EncryptionContextSubset": {"a": "b"}})
     with pytest.raises(ValidationException):
         check_operations(["DescribeKey"], {"EncryptionContextSubset": {"a": "b"}})
+
+
+@pytest.mark.parametrize(
+    ("operation", "key_spec", "key_usage", "allowed"),
+    [
+        pytest.param("Decrypt", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", True, id="symmetric-decrypt"),
+        pytest.param("GenerateDataKey", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", True, id="symmetric-data-key"),
+        pytest.param("Sign", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", False, id="symmetric-sign"),
+        pytest.param("Decrypt", "RSA_2048", "ENCRYPT_DECRYPT", True, id="rsa-decrypt"),
+        pytest.param("GenerateDataKey", "RSA_2048", "ENCRYPT_DECRYPT", False, id="rsa-data-key"),
+        pytest.param("Sign", "RSA_2048", "SIGN_VERIFY", True, id="rsa-sign"),
+        pytest.param("GetPublicKey", "ECC_NIST_P256", "SIGN_VERIFY", True, id="ecc-public-key"),
+        pytest.param("Encrypt", "ECC_NIST_P256", "SIGN_VERIFY", False, id="ecc-encrypt"),
+        pytest.param("DeriveSharedSecret", "ECC_NIST_P256", "KEY_AGREEMENT", True, id="ecdh"),
+        pytest.param("Sign", "ECC_NIST_P256", "KEY_AGREEMENT", False, id="ecdh-sign"),
+        pytest.param("GenerateMac", "HMAC_256", "GENERATE_VERIFY_MAC", True, id="hmac-mac"),
+        pytest.param("Decrypt", "HMAC_256", "GENERATE_VERIFY_MAC", False, id="hmac-decrypt"),
+        pytest.param("RetireGrant", "HMAC_256", "GENERATE_VERIFY_MAC", True, id="hmac-retire"),
+    ],
+)
+def test_grant_operations_per_key(operation: str, key_spec: str, key_usage: str, allowed: bool) -> None:
+    if allowed:
+        check_operations_for_key([operation], key_spec, key_usage)
+    else:
+        with pytest.raises(ValidationException):
+            check_operations_for_key([operation], key_spec, key_usage)
 
 
 def test_constraints_feed_the_evaluator() -> None:

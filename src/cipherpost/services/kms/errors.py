@@ -66,7 +66,15 @@ class KMSInvalidStateException(AwsError):
     code = "KMSInvalidStateException"
 
 
-class InvalidCiphertextException(AwsError):
+class _Silent(AwsError):
+    """An error AWS answers without a message (LocalStack's recordings against AWS: no
+    ``message`` member at all). The docstring still documents it; the wire carries none."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__("" if message is None else message)
+
+
+class InvalidCiphertextException(_Silent):
     """The request was rejected because the specified ciphertext, or additional authenticated
     data incorporated into the ciphertext, such as the encryption context, is corrupted,
     missing, or otherwise invalid."""
@@ -176,13 +184,13 @@ class ConflictException(AwsError):
     code = "ConflictException"
 
 
-class KMSInvalidSignatureException(AwsError):
+class KMSInvalidSignatureException(_Silent):
     """The request was rejected because the signature verification failed."""
 
     code = "KMSInvalidSignatureException"
 
 
-class KMSInvalidMacException(AwsError):
+class KMSInvalidMacException(_Silent):
     """The request was rejected because the HMAC verification failed."""
 
     code = "KMSInvalidMacException"

@@ -36,30 +36,38 @@ GRANT_ID_PATTERN: Final = re.compile(r"[0-9a-f]{64}")
 _TOKEN_PREFIX: Final = "CPGT1"  # noqa: S105 - a format marker, not a secret
 _TOKEN_BYTES: Final = 64
 _MODEL_PRINCIPAL: Final = re.compile(r"[\w+=,.@:/-]+")
-_PRINCIPAL_ARN: Final = re.compile(
-    r"arn:aws[a-z-]*:(?:iam::\d{12}:(?:root|user/.+|role/.+)|sts::\d{12}:(?:assumed-role/[^/]+/.+|federated-user/.+))"
-)
+#: AWS accepts any ARN that names an account as a grantee or retiring principal (LocalStack's
+#: test_list_retirable_grants, validated against AWS, uses a KMS key ARN); a grant only ever
+#: matches a caller whose ARN it names.
+_PRINCIPAL_ARN: Final = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+")
 _SERVICE_PRINCIPAL: Final = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)*\.amazonaws\.com(\.cn)?")
 _ACCOUNT: Final = re.compile(r"\d{12}")
-#: Operations a grant on a symmetric encryption key may include (the rest of the model's
-#: GrantOperation enum is for asymmetric and HMAC keys).
-SYMMETRIC_OPERATIONS: Final = frozenset(
-    {
-        "Decrypt",
-        "Encrypt",
-        "GenerateDataKey",
-        "GenerateDataKeyWithoutPlaintext",
-        "ReEncryptFrom",
-        "ReEncryptTo",
-        "CreateGrant",
-        "RetireGrant",
-        "DescribeKey",
-        "GenerateDataKeyPair",
-        "GenerateDataKeyPairWithoutPlaintext",
-    }
-)
+_KEY_OPERATIONS: Final = frozenset({"CreateGrant", "RetireGrant", "DescribeKey"})
+#: Operations a grant on a symmetric encryption key may include.
+SYMMETRIC_OPERATIONS: Final = _KEY_OPERATIONS | {
+    "Decrypt",
+    "Encrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+}
+#: "Grant operations" of the AWS KMS Developer Guide, per kind of key: (operations, what the
+#: error message calls the key). Symmetric encryption keys are keyed by their key spec.
+_GRANT_OPERATIONS: Final[Mapping[str, tuple[frozenset[str], str]]] = {
+    "SYMMETRIC_DEFAULT": (SYMMETRIC_OPERATIONS, "symmetric encryption"),
+    "ENCRYPT_DECRYPT": (_KEY_OPERATIONS | {"Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GetPublicKey"},
+                        "asymmetric encryption"),
+    "SIGN_VERIFY": (_KEY_OPERATIONS | {"Sign", "Verify", "GetPublicKey"}, "asymmetric signing"),
+    "GENERATE_VERIFY_MAC": (_KEY_OPERATIONS | {"GenerateMac", "VerifyMac"}, "HMAC"),
+    "KEY_AGREEMENT": (_KEY_OPERATIONS | {"DeriveSharedSecret", "GetPublicKey"}, "key agreement"),
+}
 #: Operations that take no encryption context: a grant with constraints may not include them.
-_NO_CONTEXT_OPERATIONS: Final = frozenset({"DescribeKey", "GetPublicKey"})
+_NO_CONTEXT_OPERATIONS: Final = frozenset(
+    {"DescribeKey", "GetPublicKey", "Sign", "Verify", "GenerateMac", "VerifyMac", "DeriveSharedSecret"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,22 +201,26 @@ def normalize_principal(value: str, member: str) -> str:
 
 
 def check_operations(operations: Sequence[str], constraints: Mapping[str, Any] | None) -> None:
-    """Operations must suit a symmetric encryption key and, with constraints, take a context.
+    """What can be checked without the key: at least one operation; with constraints, only
+    operations that take an encryption context.
 
-    :raises ValidationException: empty, an operation a symmetric key does not support, or a
-        constraint combined with an operation that takes no encryption context.
+    :raises ValidationException: empty, or a constraint combined with an operation that takes
+        no encryption context.
     """
     if not operations:
         raise ValidationException("A grant must include at least one operation.")
-    unsupported = sorted(set(operations) - SYMMETRIC_OPERATIONS)
-    if unsupported:
-        raise ValidationException(
-            f"Grant operation {unsupported[0]} is not supported for a symmetric encryption KMS key."
-        )
     if constraints and _NO_CONTEXT_OPERATIONS & set(operations):
         raise ValidationException(
             "Grant constraints are not allowed with operations that do not use an encryption context (DescribeKey)."
         )
+
+
+def check_operations_for_key(operations: Sequence[str], key_spec: str, key_usage: str) -> None:
+    """:raises ValidationException: an operation the key's spec and usage do not support."""
+    allowed, kind = _GRANT_OPERATIONS[key_spec if key_spec == "SYMMETRIC_DEFAULT" else key_usage]
+    unsupported = sorted(set(operations) - allowed)
+    if unsupported:
+        raise ValidationException(f"Grant operation {unsupported[0]} is not supported for a {kind} KMS key.")
 
 
 def constraints_of(raw: Mapping[str, Any] | None) -> dict[str, dict[str, str]] | None:

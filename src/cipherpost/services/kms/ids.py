@@ -111,7 +111,8 @@ def check_alias_name(name: str, *, reserved_ok: bool = False) -> None:
             "Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$"
         )
     if not name.startswith(ALIAS_PREFIX):
-        raise ValidationException('Alias must start with the prefix "alias/".')
+        raise ValidationException('Alias must start with the prefix "alias/". Please see '
+                                  'https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html')
     if not _ALIAS_PATTERN.fullmatch(name):
         raise InvalidAliasNameException(f"{name} contains invalid characters for an alias")
     if name.startswith(RESERVED_ALIAS_PREFIX) and not reserved_ok:

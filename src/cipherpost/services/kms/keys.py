@@ -212,8 +212,10 @@ class KeyStore:
             Step("kms_key_advance_version",
                  {"key_id": key.key_id, "version": version, "previous": key.current_version}),
         ]
-        if key.rotation_enabled and key.rotation_period_days:
-            # Automatic and on-demand rotations both restart the automatic rotation clock.
+        if rotation_type == "AUTOMATIC" and key.rotation_enabled and key.rotation_period_days:
+            # An automatic rotation schedules the next one; an on-demand rotation leaves the
+            # schedule as it is (LocalStack's test_rotate_key_on_demand_with_symmetric_key_and_
+            # automatic_rotation_enabled, recorded against AWS: NextRotationDate is unchanged).
             steps.append(Step("kms_key_set_rotation", {
                 "key_id": key.key_id, "rotation_enabled": 1, "rotation_period_days": key.rotation_period_days,
                 "next_rotation_at": when + key.rotation_period_days * DAY_MS}))

@@ -23,6 +23,7 @@ from cipherpost.services.kms.grants import (
     check_grant_id,
     check_grant_tokens,
     check_operations,
+    check_operations_for_key,
     constraints_of,
     grant_entry,
     grant_id_of_token,
@@ -87,7 +88,8 @@ class GrantOps(KmsCore):
         check_grant_tokens(params.get("GrantTokens"))
         key = await self.use_key(ctx, params["KeyId"], "CreateGrant", cross_account=True,
                                  context=_grant_context(grantee, retiring, operations, constraints, ctx),
-                                 dry_run=bool(params.get("DryRun")))
+                                 dry_run=bool(params.get("DryRun")),
+                                 check=lambda key: check_operations_for_key(operations, key.key_spec, key.key_usage))
         existing = await self.grants_of(key.key_id)
         if name is not None:
             for grant in existing:

@@ -51,6 +51,5 @@ class MacOps(KmsCore):
         key, material = await self._mac_key(ctx, params, "VerifyMac")
         algorithm = str(params["MacAlgorithm"])
         if not kms_hmac.verify_mac(material, algorithm, bytes(params["Message"]), bytes(params["Mac"])):
-            # AWS answers with an empty message.
-            raise KMSInvalidMacException("")
+            raise KMSInvalidMacException
         return {"KeyId": key.arn, "MacValid": True, "MacAlgorithm": algorithm}

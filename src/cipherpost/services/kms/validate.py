@@ -15,7 +15,6 @@ from typing import Any, Final
 
 from cipherpost.services.kms.errors import (
     InvalidMarkerException,
-    LimitExceededException,
     TagException,
     ValidationException,
 )
@@ -95,23 +94,37 @@ def page(rows: Sequence[Any], limit: int, sort_key: str) -> tuple[Sequence[Any],
 
 
 def check_tags(tags: Sequence[Mapping[str, str]]) -> list[tuple[str, str]]:
-    """Validate the ``Tags`` of CreateKey/TagResource; returns (key, value) pairs, the last value winning.
+    """Validate the ``Tags`` of CreateKey/TagResource; returns (key, value) pairs.
+
+    Messages as AWS answers them (LocalStack's recordings of the tag tests against AWS).
 
     :raises ValidationException: a key of 1..128 or a value of 0..256 characters is required.
-    :raises TagException: a key starts with the reserved ``aws:`` prefix.
+    :raises TagException: a key starts with the reserved ``aws:`` prefix, or appears twice.
     """
     pairs: dict[str, str] = {}
-    for tag in tags:
+    for index, tag in enumerate(tags, start=1):
         key, value = tag["TagKey"], tag["TagValue"]
-        check_length(key, "TagKey", 1, 128)
-        check_length(value, "TagValue", 0, 256)
+        _check_tag_length(key, f"tags.{index}.member.tagKey", 1, 128)
+        _check_tag_length(value, f"tags.{index}.member.tagValue", 0, 256)
         if key.lower().startswith("aws:"):
-            raise TagException(f"Tag keys beginning with 'aws:' are reserved: {key}")
+            raise TagException("Tags beginning with aws: are reserved")
+        if key in pairs:
+            raise TagException("Duplicate tag keys")
         pairs[key] = value
     return list(pairs.items())
 
 
+def _check_tag_length(value: str, path: str, low: int, high: int) -> None:
+    """AWS names a tag member by its path and quotes the whole value."""
+    if len(value) < low:
+        raise ValidationException(f"1 validation error detected: Value '{value}' at '{path}' failed to satisfy "
+                                  f"constraint: Member must have length greater than or equal to {low}")
+    if len(value) > high:
+        raise ValidationException(f"1 validation error detected: Value '{value}' at '{path}' failed to satisfy "
+                                  f"constraint: Member must have length less than or equal to {high}")
+
+
 def check_tag_count(existing: set[str], new: Sequence[tuple[str, str]]) -> None:
-    """:raises LimitExceededException: the key would have more than 50 tags."""
+    """:raises TagException: the key would have more than 50 tags (AWS: "Too many tags")."""
     if len(existing | {key for key, _ in new}) > MAX_TAGS:
-        raise LimitExceededException(f"A KMS key can have at most {MAX_TAGS} tags.")
+        raise TagException("Too many tags")
