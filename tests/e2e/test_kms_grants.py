@@ -114,6 +114,22 @@ def test_retire_grant(kms: Any, worker: tuple[str, Any], retirer: tuple[str, Any
     assert kms.list_retirable_grants(RetiringPrincipal=retirer_arn)["Grants"] == []
 
 
+def test_grants_may_name_any_arn_of_an_account(kms: Any, worker: tuple[str, Any]) -> None:
+    """AWS takes another account's ARN, even a key ARN, as retiring principal, and lists such grants
+    to the account that created them (LocalStack's test_list_retirable_grants, recorded against AWS)."""
+    worker_arn, _ = worker
+    foreign = "arn:aws:kms:eu-central-1:123456789876:key/198a5a78-52c3-489f-ac70-000000000001"
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    grant = kms.create_grant(KeyId=key_id, GranteePrincipal=foreign, RetiringPrincipal=foreign,
+                             Operations=["Decrypt"])
+    other = kms.create_grant(KeyId=key_id, GranteePrincipal=worker_arn, RetiringPrincipal=foreign[:-1] + "2",
+                             Operations=["Decrypt"])
+    listed = kms.list_retirable_grants(RetiringPrincipal=foreign)["Grants"]
+    assert [entry["GrantId"] for entry in listed] == [grant["GrantId"]]
+    assert other["GrantId"] not in [entry["GrantId"] for entry in kms.list_grants(KeyId=key_id, GrantId=grant[
+        "GrantId"])["Grants"]]
+
+
 def test_grant_bad_input(server: ServerProcess, kms: Any, worker: tuple[str, Any]) -> None:
     raw = server.client("kms", parameter_validation=False)
     worker_arn, _ = worker

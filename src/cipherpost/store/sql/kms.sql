@@ -175,6 +175,12 @@ FROM kms_grants WHERE key_id = :key_id AND grant_id > :after ORDER BY grant_id L
 SELECT grant_id, key_id, issuing_account, name, grantee, retiring, operations, grant_constraints, created_at
 FROM kms_grants WHERE retiring = :retiring AND grant_id > :after ORDER BY grant_id LIMIT :limit;
 
+-- name: kms_grants_retirable_issued
+-- A page of the grants on a principal of another account that one account created, by grant id.
+SELECT grant_id, key_id, issuing_account, name, grantee, retiring, operations, grant_constraints, created_at
+FROM kms_grants WHERE retiring = :retiring AND issuing_account = :issuing_account AND grant_id > :after
+ORDER BY grant_id LIMIT :limit;
+
 -- name: kms_grant_delete
 -- RetireGrant / RevokeGrant.
 DELETE FROM kms_grants WHERE grant_id = :grant_id;
