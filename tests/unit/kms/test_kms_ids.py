@@ -28,6 +28,10 @@ ARN = f"arn:aws:kms:us-east-2:111122223333:key/{KEY}"
             id="alias-arn",
         ),
         pytest.param("alias/aws/sns", KeyRef("alias", "alias/aws/sns"), id="managed-alias"),
+        # A well-formed multi-Region key id is a key that does not exist, not a malformed id
+        # (AWS: "Key '...' does not exist"; LocalStack's test_get_key_does_not_exist).
+        pytest.param("mrk-1234abcd12ab34cd56ef1234567890ab", KeyRef("key_id", "mrk-1234abcd12ab34cd56ef1234567890ab"),
+                     id="multi-region-id"),
     ],
 )
 def test_accepted_key_ids(value: str, expected: KeyRef) -> None:
@@ -54,7 +58,7 @@ def test_aliases_refused_where_aws_refuses_them(value: str) -> None:
         pytest.param(KEY + "0", id="long-uuid"),
         pytest.param("arn:aws:kms:us-east-2:111122223333:key/nope", id="arn-bad-key-id"),
         pytest.param("arn:aws:sqs:us-east-2:111122223333:queue", id="other-service-arn"),
-        pytest.param("mrk-1234abcd12ab34cd56ef1234567890ab", id="multi-region-id"),
+        pytest.param("mrk-1234ABCD12ab34cd56ef1234567890ab", id="multi-region-id-uppercase"),
     ],
 )
 def test_rejected_key_ids(value: str) -> None:

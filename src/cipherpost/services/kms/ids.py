@@ -21,6 +21,9 @@ from cipherpost.services.kms.errors import (
 )
 
 KEY_ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+#: A multi-Region key id: valid in form (AWS answers "Key '...' does not exist" for an unknown
+#: one), though Cipherpost creates no multi-Region keys.
+_MULTI_REGION_KEY_ID = re.compile(r"mrk-[0-9a-f]{32}")
 _ARN = re.compile(r"arn:(aws[a-z-]*):kms:([a-z0-9-]+):(\d{12}):(key|alias)/(.+)")
 #: botocore's model pattern for AliasName; a name outside it fails request validation.
 _MODEL_ALIAS_PATTERN = re.compile(r"[a-zA-Z0-9:/_-]+")
@@ -70,14 +73,14 @@ def parse_key_ref(value: str, *, aliases: bool) -> KeyRef:
     :raises NotFoundException: the value is none of the accepted forms (AWS answers an
         unusable key identifier with NotFoundException, e.g. ``Invalid keyId 'foo'``).
     """
-    if KEY_ID_PATTERN.fullmatch(value):
+    if KEY_ID_PATTERN.fullmatch(value) or _MULTI_REGION_KEY_ID.fullmatch(value):
         return KeyRef("key_id", value)
     if value.startswith(ALIAS_PREFIX) and aliases:
         return KeyRef("alias", value)
     found = _ARN.fullmatch(value)
     if found is not None:
         _, region, account, kind, rest = found.groups()
-        if kind == "key" and KEY_ID_PATTERN.fullmatch(rest):
+        if kind == "key" and (KEY_ID_PATTERN.fullmatch(rest) or _MULTI_REGION_KEY_ID.fullmatch(rest)):
             return KeyRef("key_arn", rest, account, region)
         if kind == "alias" and aliases:
             return KeyRef("alias_arn", ALIAS_PREFIX + rest, account, region)
