@@ -270,3 +270,17 @@ def test_aws_managed_keys_are_created_on_first_use(kms: Any) -> None:
         fails(kms.create_alias, "AccessDeniedException", AliasName="alias/mine-for-managed", TargetKeyId=key_id)
         fails(kms.delete_alias, "NotAuthorizedException", AliasName=alias)
     fails(kms.describe_key, "NotFoundException", KeyId="alias/aws/s3")
+
+
+def test_imported_key_material_operations_refuse_aws_kms_keys(kms: Any) -> None:
+    """AWS answers these for a key whose material it made (LocalStack's
+    test_get_parameters_for_import_raises_for_non_external_kms_keys, recorded against AWS)."""
+    key = kms.create_key()["KeyMetadata"]
+    message = fails(kms.get_parameters_for_import, "UnsupportedOperationException", KeyId=key["KeyId"],
+                    WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
+    assert message == f"{key['Arn']} origin is AWS_KMS which is not valid for this operation."
+    fails(kms.import_key_material, "UnsupportedOperationException", KeyId=key["KeyId"], ImportToken=b"t",
+          EncryptedKeyMaterial=b"m")
+    fails(kms.delete_imported_key_material, "UnsupportedOperationException", KeyId=key["KeyId"])
+    fails(kms.get_parameters_for_import, "NotFoundException", KeyId="11111111-2222-3333-4444-555555555555",
+          WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")

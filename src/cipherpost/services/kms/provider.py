@@ -14,13 +14,14 @@ from cipherpost.services.kms.internal_api import InternalApi
 from cipherpost.services.kms.ops_aliases import AliasOps
 from cipherpost.services.kms.ops_data_key_pairs import DataKeyPairOps
 from cipherpost.services.kms.ops_grants import GrantOps
+from cipherpost.services.kms.ops_import import ImportOps
 from cipherpost.services.kms.ops_keys import KeyOps
 from cipherpost.services.kms.ops_mac import MacOps
 from cipherpost.services.kms.ops_tags_rotation import TagRotationOps
 from cipherpost.services.kms.sweeper import SweepSettings, run_sweeper
 
 
-class KmsProvider(KeyOps, AliasOps, InternalApi, DataKeyPairOps, MacOps, GrantOps, TagRotationOps):
+class KmsProvider(KeyOps, AliasOps, InternalApi, DataKeyPairOps, MacOps, GrantOps, TagRotationOps, ImportOps):
     """AWS KMS (JSON 1.1, ``TrentService``): symmetric, RSA, ECC and HMAC keys with real cryptography
     and enforced policy."""
 
