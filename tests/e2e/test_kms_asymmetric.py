@@ -7,6 +7,7 @@ import hashlib
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from e2e_support import ServerProcess, fails
@@ -109,6 +110,10 @@ def test_signature_of_one_key_fails_on_another(kms: Any, keys: dict[str, dict[st
           Signature=signature, SigningAlgorithm="ECDSA_SHA_256")
     fails(kms.verify, "KMSInvalidSignatureException", KeyId=keys["p256"]["KeyId"], Message=MESSAGE,
           Signature=b"not a signature", SigningAlgorithm="ECDSA_SHA_256")
+    # AWS sends this error without any message member.
+    with pytest.raises(ClientError) as exc:
+        kms.verify(KeyId=keys["k1"]["KeyId"], Message=MESSAGE, Signature=signature, SigningAlgorithm="ECDSA_SHA_256")
+    assert exc.value.response["Error"]["Message"] == "" and "message" not in exc.value.response
 
 
 def test_sign_errors(kms: Any, keys: dict[str, dict[str, Any]]) -> None:
@@ -122,8 +127,11 @@ def test_sign_errors(kms: Any, keys: dict[str, dict[str, Any]]) -> None:
     fails(kms.sign, usage, KeyId=keys["rsa-sign"]["KeyId"], Message=MESSAGE, SigningAlgorithm="ECDSA_SHA_256")
     fails(kms.sign, "ValidationException", KeyId=keys["p256"]["KeyId"], Message=b"x" * 4097,
           SigningAlgorithm="ECDSA_SHA_256")
-    fails(kms.sign, "DryRunOperationException", KeyId=keys["p256"]["KeyId"], Message=MESSAGE,
-          SigningAlgorithm="ECDSA_SHA_256", DryRun=True)
+    with pytest.raises(ClientError) as exc:
+        kms.sign(KeyId=keys["p256"]["KeyId"], Message=MESSAGE, SigningAlgorithm="ECDSA_SHA_256", DryRun=True)
+    # AWS answers 400 (botocore's model says 412).
+    assert exc.value.response["Error"]["Code"] == "DryRunOperationException"
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     # DryRun reports what would have failed first.
     fails(kms.sign, usage, KeyId=keys["p256"]["KeyId"], Message=MESSAGE, SigningAlgorithm="ECDSA_SHA_512",
           DryRun=True)
