@@ -145,6 +145,7 @@ def test_rsa_encrypt_decrypt(kms: Any, keys: dict[str, dict[str, Any]], algorith
     assert (sealed["KeyId"], sealed["EncryptionAlgorithm"]) == (key["Arn"], algorithm)
     opened = kms.decrypt(KeyId=key["KeyId"], CiphertextBlob=sealed["CiphertextBlob"], EncryptionAlgorithm=algorithm)
     assert (opened["Plaintext"], opened["EncryptionAlgorithm"]) == (b"p" * limit, algorithm)
+    assert "KeyMaterialId" not in opened  # symmetric keys only
     # Whoever holds the public key encrypts offline; KMS decrypts.
     digest = _hash(algorithm)
     offline = _public(kms, key["KeyId"]).encrypt(b"offline", padding.OAEP(padding.MGF1(digest), digest, None))

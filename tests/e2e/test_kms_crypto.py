@@ -178,7 +178,13 @@ def test_rotation_keeps_old_ciphertexts_readable(kms: Any, raw: Any, key: dict[s
     assert kms.rotate_key_on_demand(KeyId=key_id)["KeyId"] == key["Arn"]
     # An on-demand rotation leaves the automatic schedule alone (as AWS does) and changes the material id.
     assert kms.get_key_rotation_status(KeyId=key_id)["NextRotationDate"] == status["NextRotationDate"]
-    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["CurrentKeyMaterialId"] != before
+    after = kms.describe_key(KeyId=key_id)["KeyMetadata"]["CurrentKeyMaterialId"]
+    assert after != before
+    # Decrypt names the material that encrypted the blob; new encryptions use the current one.
+    assert kms.decrypt(CiphertextBlob=old)["KeyMaterialId"] == before
+    assert kms.generate_data_key(KeyId=key_id, KeySpec="AES_256")["KeyMaterialId"] == after
+    moved = kms.re_encrypt(CiphertextBlob=old, DestinationKeyId=key_id)
+    assert (moved["SourceKeyMaterialId"], moved["DestinationKeyMaterialId"]) == (before, after)
     new = kms.encrypt(KeyId=key_id, Plaintext=b"after rotation")["CiphertextBlob"]
     assert (_blob_version(old), _blob_version(new)) == (1, 2)
     assert kms.decrypt(CiphertextBlob=old)["Plaintext"] == b"before rotation"

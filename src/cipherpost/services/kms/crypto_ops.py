@@ -28,7 +28,7 @@ from cipherpost.services.kms.errors import (
     ValidationException,
 )
 from cipherpost.services.kms.grants import check_grant_tokens
-from cipherpost.services.kms.keys import KeyRecord
+from cipherpost.services.kms.keys import KeyRecord, current_material_id, key_material_id
 from cipherpost.services.kms.keyspecs import ENCRYPT_DECRYPT, RSA_SPECS, SYMMETRIC_DEFAULT
 from cipherpost.services.kms.ops_asymmetric import AsymmetricOps, check_algorithm_for, check_rsa_plaintext
 from cipherpost.services.kms.validate import check_length, check_range
@@ -96,8 +96,9 @@ class CryptoOps(AsymmetricOps):
         key_id: str | None = None,
         caller: Caller | None = None,
         dry_run: bool = False,
-    ) -> tuple[KeyRecord, bytes]:
-        """Authorize and decrypt a ciphertext blob; returns the key that made it and the plaintext.
+    ) -> tuple[KeyRecord, bytes, int]:
+        """Authorize and decrypt a ciphertext blob; returns the key that made it, the plaintext and
+        the backing-key version that encrypted it.
 
         :raises InvalidCiphertextException: malformed, foreign, tampered, wrong context.
         :raises IncorrectKeyException: ``key_id`` names another key than the blob's.
@@ -125,7 +126,7 @@ class CryptoOps(AsymmetricOps):
                                               installation_id=self.installation_id)
         except InvalidCiphertext:
             raise InvalidCiphertextException from None
-        return key, plaintext
+        return key, plaintext, header.key_version
 
     @operation("Encrypt")
     async def encrypt(self, ctx: RequestContext, params: Params) -> Result:
@@ -155,18 +156,23 @@ class CryptoOps(AsymmetricOps):
         return await self.rsa_decrypt(key, algorithm, blob)
 
     async def _decrypt_any(self, ctx: RequestContext, blob: bytes, context: Mapping[str, str], *, key_id: str | None,
-                           algorithm: str, operation_name: str, dry_run: bool) -> tuple[KeyRecord, bytes]:
+                           algorithm: str, operation_name: str,
+                           dry_run: bool) -> tuple[KeyRecord, bytes, str | None]:
         """Decrypt a ciphertext of either kind: an RSA ciphertext when ``key_id`` names an RSA key
-        (AWS: asymmetric Decrypt needs KeyId), else one of our ciphertext blobs."""
+        (AWS: asymmetric Decrypt needs KeyId), else one of our ciphertext blobs.
+
+        :returns: the key, the plaintext, and the key material id (symmetric keys only).
+        """
         if key_id is not None:
             named = await self.resolve(ctx, key_id, aliases=True, cross_account=True)
             if named.key_spec in RSA_SPECS:
-                return named, await self._open_rsa(ctx, named, blob, algorithm, operation_name, dry_run)
+                return named, await self._open_rsa(ctx, named, blob, algorithm, operation_name, dry_run), None
         if algorithm != SYMMETRIC_DEFAULT:
             raise InvalidKeyUsageException(f"Algorithm {algorithm} is incompatible with key spec "
                                            f"{SYMMETRIC_DEFAULT}.")
-        return await self.open_blob(ctx, blob, context, operation_name=operation_name, key_id=key_id,
-                                    dry_run=dry_run)
+        key, plaintext, version = await self.open_blob(ctx, blob, context, operation_name=operation_name,
+                                                       key_id=key_id, dry_run=dry_run)
+        return key, plaintext, key_material_id(key.key_id, version)
 
     @operation("Decrypt")
     async def decrypt(self, ctx: RequestContext, params: Params) -> Result:
@@ -176,10 +182,11 @@ class CryptoOps(AsymmetricOps):
         algorithm = str(params.get("EncryptionAlgorithm", SYMMETRIC_DEFAULT))
         check_unsupported(params)
         check_grant_tokens(params.get("GrantTokens"))
-        key, plaintext = await self._decrypt_any(ctx, blob, encryption_context(params), key_id=params.get("KeyId"),
-                                                 algorithm=algorithm, operation_name="Decrypt",
-                                                 dry_run=bool(params.get("DryRun")))
-        return {"KeyId": key.arn, "Plaintext": plaintext, "EncryptionAlgorithm": algorithm}
+        key, plaintext, material_id = await self._decrypt_any(
+            ctx, blob, encryption_context(params), key_id=params.get("KeyId"), algorithm=algorithm,
+            operation_name="Decrypt", dry_run=bool(params.get("DryRun")))
+        result = {"KeyId": key.arn, "Plaintext": plaintext, "EncryptionAlgorithm": algorithm}
+        return result if material_id is None else {**result, "KeyMaterialId": material_id}
 
     @operation("ReEncrypt")
     async def re_encrypt(self, ctx: RequestContext, params: Params) -> Result:
@@ -191,14 +198,14 @@ class CryptoOps(AsymmetricOps):
         destination_context = encryption_context(params, "DestinationEncryptionContext")
         destination = await self.use_key(ctx, params["DestinationKeyId"], "ReEncryptTo", aliases=True,
                                          cross_account=True, encryption_context=destination_context)
-        source, plaintext = await self._decrypt_any(
+        source, plaintext, source_material = await self._decrypt_any(
             ctx, blob, encryption_context(params, "SourceEncryptionContext"), key_id=params.get("SourceKeyId"),
             algorithm=source_algorithm, operation_name="ReEncryptFrom", dry_run=bool(params.get("DryRun")))
         # The destination's usage is checked once the source is known good: AWS answers a wrong
         # source key (IncorrectKeyException) first.
         check_usage(destination, "ReEncrypt", ENCRYPT_DECRYPT)
         _check_encrypt(destination, destination_algorithm, plaintext)
-        return {
+        result: Result = {
             "CiphertextBlob": await self._encrypt_under(destination, destination_algorithm, plaintext,
                                                         destination_context),
             "SourceKeyId": source.arn,
@@ -206,6 +213,12 @@ class CryptoOps(AsymmetricOps):
             "SourceEncryptionAlgorithm": source_algorithm,
             "DestinationEncryptionAlgorithm": destination_algorithm,
         }
+        # Present only for symmetric keys (botocore's model documents both members so).
+        if source_material is not None:
+            result["SourceKeyMaterialId"] = source_material
+        if destination.key_spec == SYMMETRIC_DEFAULT:
+            result["DestinationKeyMaterialId"] = current_material_id(destination)
+        return result
 
     async def _data_key(
         self, ctx: RequestContext, params: Params, operation_name: str
@@ -225,13 +238,14 @@ class CryptoOps(AsymmetricOps):
     async def generate_data_key(self, ctx: RequestContext, params: Params) -> Result:
         """GenerateDataKey: a random data key, in plaintext and encrypted under the KMS key."""
         key, plaintext, blob = await self._data_key(ctx, params, "GenerateDataKey")
-        return {"CiphertextBlob": blob, "Plaintext": plaintext, "KeyId": key.arn}
+        return {"CiphertextBlob": blob, "Plaintext": plaintext, "KeyId": key.arn,
+                "KeyMaterialId": current_material_id(key)}
 
     @operation("GenerateDataKeyWithoutPlaintext")
     async def generate_data_key_without_plaintext(self, ctx: RequestContext, params: Params) -> Result:
         """GenerateDataKeyWithoutPlaintext: only the encrypted data key."""
         key, _, blob = await self._data_key(ctx, params, "GenerateDataKeyWithoutPlaintext")
-        return {"CiphertextBlob": blob, "KeyId": key.arn}
+        return {"CiphertextBlob": blob, "KeyId": key.arn, "KeyMaterialId": current_material_id(key)}
 
     @operation("GenerateRandom")
     async def generate_random(self, ctx: RequestContext, params: Params) -> Result:

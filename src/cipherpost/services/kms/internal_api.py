@@ -79,8 +79,8 @@ class InternalApi(CryptoOps):
         context = dict(encryption_context)
         request = {"EncryptionContext": context, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}
         try:
-            key, plaintext = await self.open_blob(ctx, ciphertext_blob, context, operation_name="Decrypt",
-                                                  caller=caller)
+            key, plaintext, _ = await self.open_blob(ctx, ciphertext_blob, context, operation_name="Decrypt",
+                                                     caller=caller)
         except AwsError as error:
             self._audit(ctx, caller, "Decrypt", request, None, error)
             raise

@@ -58,6 +58,11 @@ def key_material_id(key_id: str, version: int) -> str:
     return hashlib.sha256(f"cipherpost/key-material-id/v1:{key_id}:{version}".encode()).hexdigest()
 
 
+def current_material_id(key: KeyRecord) -> str:
+    """The key material id of the key's current backing-key version."""
+    return key_material_id(key.key_id, key.current_version)
+
+
 def material_purpose(key_id: str, version: int) -> str:
     """The keyring purpose string that binds wrapped material to its slot."""
     return f"kms-key-material:{key_id}:{version}"

@@ -16,6 +16,7 @@ from cipherpost.services.kms import keyspecs
 from cipherpost.services.kms.crypto_ops import SYMMETRIC_ONLY, CryptoOps, check_unsupported, encryption_context
 from cipherpost.services.kms.errors import UnsupportedOperationException
 from cipherpost.services.kms.grants import check_grant_tokens
+from cipherpost.services.kms.keys import current_material_id
 
 
 class DataKeyPairOps(CryptoOps):
@@ -40,6 +41,7 @@ class DataKeyPairOps(CryptoOps):
             "PublicKey": public,
             "KeyId": key.arn,
             "KeyPairSpec": spec,
+            "KeyMaterialId": current_material_id(key),
         }
         return result, private_der
 

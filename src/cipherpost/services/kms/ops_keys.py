@@ -18,7 +18,7 @@ from cipherpost.services.kms.errors import (
     NotFoundException,
 )
 from cipherpost.services.kms.ids import key_arn
-from cipherpost.services.kms.keys import DAY_MS, KeyRecord, NewKey, key_material_id, new_key_id, now_ms, to_datetime
+from cipherpost.services.kms.keys import DAY_MS, KeyRecord, NewKey, current_material_id, new_key_id, now_ms, to_datetime
 from cipherpost.services.kms.states import ENABLED, PENDING_DELETION, TRANSITIONS, check_state
 from cipherpost.services.kms.validate import (
     check_length,
@@ -54,7 +54,7 @@ def key_metadata(key: KeyRecord) -> dict[str, Any]:
     }
     if key.key_spec == keyspecs.SYMMETRIC_DEFAULT:
         # "CurrentKeyMaterialId": present for symmetric encryption keys; rotation changes it.
-        metadata["CurrentKeyMaterialId"] = key_material_id(key.key_id, key.current_version)
+        metadata["CurrentKeyMaterialId"] = current_material_id(key)
     if key.key_state == PENDING_DELETION and key.deletion_at is not None:
         metadata["DeletionDate"] = to_datetime(key.deletion_at)
         metadata["PendingDeletionWindowInDays"] = key.pending_window_days
