@@ -158,3 +158,12 @@ def test_generated_keys_have_their_spec() -> None:
         assert isinstance(ec_key, ec.EllipticCurvePrivateKey) and ec_key.curve.name == name
     with pytest.raises(ValueError):
         kms_keypairs.generate_private_key("HMAC_256")
+
+
+@pytest.mark.parametrize("spec", ["RSA_2048", "ECC_NIST_P384"])
+def test_generate_key_pair_returns_matching_halves(spec: str) -> None:
+    private_der, public_der = kms_keypairs.generate_key_pair(spec)
+    private = serialization.load_der_private_key(private_der, password=None)
+    assert isinstance(private, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)
+    assert private.public_key().public_bytes(serialization.Encoding.DER,
+                                             serialization.PublicFormat.SubjectPublicKeyInfo) == public_der

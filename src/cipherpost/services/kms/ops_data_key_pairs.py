@@ -34,8 +34,7 @@ class DataKeyPairOps(CryptoOps):
                                  encryption_context=context, dry_run=bool(params.get("DryRun")),
                                  usage=keyspecs.ENCRYPT_DECRYPT, specs=SYMMETRIC_ONLY)
         # An RSA key pair takes up to seconds to generate: keep the event loop free.
-        private_der = await asyncio.to_thread(kms_keypairs.generate_private_key, spec)
-        public = kms_keypairs.public_key_der(kms_keypairs.load_private_key(private_der))
+        private_der, public = await asyncio.to_thread(kms_keypairs.generate_key_pair, spec)
         result: Result = {
             "PrivateKeyCiphertextBlob": await self.seal(key, private_der, context),
             "PublicKey": public,
