@@ -213,7 +213,7 @@ def test_malformed_policies(kms: Any, policy: str, expected: str) -> None:
         pytest.param({"KeyUsage": "SIGN_VERIFY"}, "ValidationException", id="sign-usage"),
         pytest.param({"KeySpec": "SYMMETRIC_DEFAULT", "CustomerMasterKeySpec": "SYMMETRIC_DEFAULT"},
                      "ValidationException", id="both-specs"),
-        pytest.param({"Origin": "EXTERNAL"}, "UnsupportedOperationException", id="external"),
+        pytest.param({"Origin": "AWS_CLOUDHSM"}, "UnsupportedOperationException", id="cloudhsm"),
         pytest.param({"MultiRegion": True}, "UnsupportedOperationException", id="multi-region"),
         pytest.param({"Description": "x" * 8193}, "ValidationException", id="long-description"),
         pytest.param({"Tags": [{"TagKey": "aws:reserved", "TagValue": "v"}]}, "TagException", id="aws-tag"),
@@ -280,7 +280,7 @@ def test_imported_key_material_operations_refuse_aws_kms_keys(kms: Any) -> None:
                     WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
     assert message == f"{key['Arn']} origin is AWS_KMS which is not valid for this operation."
     fails(kms.import_key_material, "UnsupportedOperationException", KeyId=key["KeyId"], ImportToken=b"t",
-          EncryptedKeyMaterial=b"m")
+          EncryptedKeyMaterial=b"m", ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
     fails(kms.delete_imported_key_material, "UnsupportedOperationException", KeyId=key["KeyId"])
     fails(kms.get_parameters_for_import, "NotFoundException", KeyId="11111111-2222-3333-4444-555555555555",
           WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")

@@ -59,3 +59,21 @@ def test_transitions_follow_aws() -> None:
         "ScheduleKeyDeletion": "PendingDeletion",
         "CancelKeyDeletion": "Disabled",
     }
+
+
+@pytest.mark.parametrize("op", [*CRYPTO, "Sign", "GetPublicKey", "GenerateMac", "EnableKey", "DisableKey",
+                                "DeleteImportedKeyMaterial", "RotateKeyOnDemand"])
+def test_pending_import_refuses_use_until_material_is_imported(op: str) -> None:
+    with pytest.raises(KMSInvalidStateException, match="is pending import"):
+        check_state(op, "PendingImport", "arn")
+
+
+@pytest.mark.parametrize("op", [*ANY, "GetParametersForImport", "ImportKeyMaterial", "ScheduleKeyDeletion",
+                                "TagResource", "UpdateKeyDescription", "CreateGrant"])
+def test_pending_import_allows_import_and_management(op: str) -> None:
+    assert state_error(op, "PendingImport", "arn") is None
+
+
+def test_import_is_refused_while_pending_deletion() -> None:
+    with pytest.raises(KMSInvalidStateException):
+        check_state("ImportKeyMaterial", "PendingDeletion", "arn")

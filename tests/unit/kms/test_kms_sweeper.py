@@ -134,3 +134,30 @@ def test_settings_from_env() -> None:
     settings = SweepSettings.from_env({SKEW_ENV: "2678400", "CIPHERPOST_KMS_SWEEP_INTERVAL": "0.2"})
     assert settings.skew_ms == 2678400 * 1000
     assert settings.interval == 0.2
+
+
+def test_imported_material_expires_when_due(tmp_path: Path) -> None:
+    async def body(keys: KeyStore) -> None:
+        key = await keys.create(_spec(origin="EXTERNAL"), now=0)
+        assert key.key_state == "PendingImport" and await keys.material(key.key_id, 1) is None
+        wrapped = keys.keyring.wrap(bytes(32), purpose=f"kms-key-material:{key.key_id}:1")
+        await keys.store.execute("kms_key_version_insert", key_id=key.key_id, version=1, material=wrapped,
+                                 created_at=0, rotation_type=None)
+        await keys.store.execute("kms_key_material_import", key_id=key.key_id, expiration_model="KEY_MATERIAL_EXPIRES",
+                                 valid_to=DAY_MS, material_digest=b"d", from_state="PendingImport")
+        assert await keys.material(key.key_id, 1) == bytes(32)
+        unusable: list[str] = []
+
+        async def note(key_id: str) -> None:
+            unusable.append(key_id)
+
+        assert (await sweep(keys, DAY_MS - 1, note)).expired == []
+        assert (await sweep(keys, DAY_MS, note)).expired == [key.key_id]
+        assert unusable == [key.key_id]
+        after = await keys.get(key.key_id)
+        assert after is not None and (after.key_state, after.expiration_model, after.valid_to) == (
+            "PendingImport", None, None)
+        assert after.material_digest == b"d"  # the same material may come back
+        assert await keys.material(key.key_id, 1) is None  # neither cached nor stored
+
+    _run(tmp_path, body)

@@ -19,12 +19,15 @@ __all__ = [
     "ConflictException",
     "DisabledException",
     "DryRunOperationException",
+    "ExpiredImportTokenException",
     "IncorrectKeyException",
+    "IncorrectKeyMaterialException",
     "InvalidAliasNameException",
     "InvalidArnException",
     "InvalidCiphertextException",
     "InvalidGrantIdException",
     "InvalidGrantTokenException",
+    "InvalidImportTokenException",
     "InvalidKeyUsageException",
     "InvalidMarkerException",
     "KMSInvalidMacException",
@@ -194,3 +197,25 @@ class KMSInvalidMacException(_Silent):
     """The request was rejected because the HMAC verification failed."""
 
     code = "KMSInvalidMacException"
+
+
+class InvalidImportTokenException(AwsError):
+    """The request was rejected because the provided import token is invalid or is associated
+    with a different KMS key."""
+
+    code = "InvalidImportTokenException"
+
+
+class ExpiredImportTokenException(AwsError):
+    """The request was rejected because the specified import token is expired. Use
+    GetParametersForImport to get a new import token and public key, use the new public key to
+    encrypt the key material, and then try the request again."""
+
+    code = "ExpiredImportTokenException"
+
+
+class IncorrectKeyMaterialException(AwsError):
+    """The request was rejected because the key material in the request is, expired, invalid, or
+    is not the same key material that was previously imported into this KMS key."""
+
+    code = "IncorrectKeyMaterialException"

@@ -25,10 +25,12 @@ from cipherpost.errors import InternalFailure
 from cipherpost.services.kms import keyspecs, policies
 from cipherpost.services.kms.errors import NotFoundException
 from cipherpost.services.kms.ids import KeyRef, alias_arn, key_arn
-from cipherpost.services.kms.states import ENABLED
+from cipherpost.services.kms.states import ENABLED, PENDING_IMPORT
 from cipherpost.store import Row, Step, Store, UniqueViolation
 
 KEY_MATERIAL_SIZE = 32
+#: The Origin of a key whose material the customer imports.
+EXTERNAL = "EXTERNAL"
 DAY_MS = 86_400_000
 #: AWS-managed keys rotate every year ("AWS managed keys": automatic, yearly).
 MANAGED_ROTATION_DAYS = 365
@@ -90,6 +92,12 @@ class KeyRecord:
     rotation_period_days: int | None
     next_rotation_at: int | None
     current_version: int
+    expiration_model: str | None = None
+    """Imported key material: ``KEY_MATERIAL_EXPIRES`` or ``KEY_MATERIAL_DOES_NOT_EXPIRE`` (None: none imported)."""
+    valid_to: int | None = None
+    """When imported key material expires (epoch ms)."""
+    material_digest: bytes | None = None
+    """The wrapped digest of the material ever imported (None: never imported)."""
 
     @property
     def arn(self) -> str:
@@ -104,7 +112,9 @@ class KeyRecord:
     @classmethod
     def from_row(cls, row: Row) -> KeyRecord:
         """Build from a ``kms_key_get`` row."""
-        return cls(**{**row, "rotation_enabled": bool(row["rotation_enabled"])})
+        digest = row["material_digest"]
+        return cls(**{**row, "rotation_enabled": bool(row["rotation_enabled"]),
+                      "material_digest": None if digest is None else bytes(digest)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +135,8 @@ class NewKey:
     """The new key's id, when the caller chose it already (CreateKey's lockout check needs the ARN)."""
     key_spec: str = keyspecs.SYMMETRIC_DEFAULT
     key_usage: str = keyspecs.ENCRYPT_DECRYPT
+    origin: str = "AWS_KMS"
+    """``EXTERNAL``: the key waits in PendingImport for ImportKeyMaterial, without material."""
 
 
 class KeyStore:
@@ -161,11 +173,11 @@ class KeyStore:
             "account_id": spec.account_id,
             "region": spec.region,
             "description": spec.description,
-            "key_state": ENABLED,
+            "key_state": PENDING_IMPORT if spec.origin == EXTERNAL else ENABLED,
             "key_manager": spec.key_manager,
             "key_spec": spec.key_spec,
             "key_usage": spec.key_usage,
-            "origin": "AWS_KMS",
+            "origin": spec.origin,
             "policy": spec.policy,
             "created_at": created,
             "rotation_enabled": 1 if period else 0,
@@ -173,12 +185,14 @@ class KeyStore:
             "next_rotation_at": created + period * DAY_MS if period else None,
             "current_version": 1,
         }
+        steps = [Step("kms_key_insert", row)]
         material = None
-        if spec.key_spec != keyspecs.SYMMETRIC_DEFAULT:
-            # An RSA key pair takes up to seconds to generate: keep the event loop free.
-            material = await asyncio.to_thread(keyspecs.new_material, spec.key_spec)
-        version_step, material = self._new_version(key_id, 1, created, None, material)
-        steps = [Step("kms_key_insert", row), version_step]
+        if spec.origin != EXTERNAL:
+            if spec.key_spec != keyspecs.SYMMETRIC_DEFAULT:
+                # An RSA key pair takes up to seconds to generate: keep the event loop free.
+                material = await asyncio.to_thread(keyspecs.new_material, spec.key_spec)
+            version_step, material = self._new_version(key_id, 1, created, None, material)
+            steps.append(version_step)
         tags = (spec.tags or {}).items()
         steps += [Step("kms_tag_put", {"key_id": key_id, "tag_key": k, "tag_value": v}) for k, v in tags]
         if spec.alias_name is not None:
@@ -186,7 +200,8 @@ class KeyStore:
                      "created_at": created}
             steps.append(Step("kms_alias_insert", alias))
         await self.store.write(steps)
-        self._remember(key_id, 1, material)
+        if material is not None:
+            self._remember(key_id, 1, material)
         return await self.require(key_id)
 
     def _new_version(self, key_id: str, version: int, created: int, rotation_type: str | None,
@@ -269,6 +284,18 @@ class KeyStore:
             self._material.pop(next(iter(self._material)))
         self._material[(key_id, version)] = material
 
+    async def remove_material(self, key: KeyRecord) -> bool:
+        """Delete a key's imported material and put it back in PendingImport, if it is still in
+        the state it was read in (DeleteImportedKeyMaterial, or the material's expiry).
+
+        :returns: whether the material was removed.
+        """
+        params = {"key_id": key.key_id, "from_state": key.key_state}
+        results = await self.store.write([Step("kms_key_material_versions_delete", params),
+                                          Step("kms_key_material_remove", params)])
+        self.forget(key.key_id)
+        return results[-1].rowcount > 0
+
     def forget(self, key_id: str) -> None:
         """Drop a deleted key's material from memory."""
         for slot in [slot for slot in self._material if slot[0] == key_id]:
@@ -284,7 +311,7 @@ class KeyStore:
         """
         params = {"key_id": key_id, "now": now}
         names = ("kms_key_versions_delete", "kms_key_aliases_delete", "kms_key_tags_delete",
-                 "kms_key_grants_delete", "kms_key_delete")
+                 "kms_key_grants_delete", "kms_key_import_tokens_delete", "kms_key_delete")
         results = await self.store.write([Step(name, params) for name in names])
         deleted = results[-1].rowcount > 0
         if deleted:

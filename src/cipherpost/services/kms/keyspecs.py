@@ -72,8 +72,8 @@ def check_key_spec(params: Mapping[str, Any]) -> tuple[str, str]:
     :raises ValidationException: both spec members, no KeyUsage for a key that is not a
         symmetric encryption key, or a KeyUsage the key spec does not support (AWS's wording).
     :raises UnsupportedOperationException: a valid option Cipherpost does not implement
-        (SM2, ML-DSA, ML-KEM and Ed25519 keys; imported, custom-store or external key
-        material; multi-Region keys).
+        (SM2, ML-DSA, ML-KEM and Ed25519 keys; custom-store or external key
+        material in a custom key store; multi-Region keys).
     """
     if "KeySpec" in params and "CustomerMasterKeySpec" in params:
         raise ValidationException("You cannot specify KeySpec and CustomerMasterKeySpec in the same request.")
@@ -87,7 +87,7 @@ def check_key_spec(params: Mapping[str, Any]) -> tuple[str, str]:
     usage = str(usage or ENCRYPT_DECRYPT)
     if usage not in USAGES[spec]:
         raise ValidationException(f"KeyUsage {usage} is not compatible with KeySpec {spec}")
-    if params.get("Origin", "AWS_KMS") != "AWS_KMS":
+    if params.get("Origin", "AWS_KMS") not in ("AWS_KMS", "EXTERNAL"):
         raise UnsupportedOperationException(f"Origin {params['Origin']} is not supported by Cipherpost.")
     for unsupported in ("CustomKeyStoreId", "XksKeyId"):
         if unsupported in params:

@@ -18,8 +18,17 @@ from cipherpost.services.kms.errors import (
     NotFoundException,
 )
 from cipherpost.services.kms.ids import key_arn
-from cipherpost.services.kms.keys import DAY_MS, KeyRecord, NewKey, current_material_id, new_key_id, now_ms, to_datetime
-from cipherpost.services.kms.states import ENABLED, PENDING_DELETION, TRANSITIONS, check_state
+from cipherpost.services.kms.keys import (
+    DAY_MS,
+    EXTERNAL,
+    KeyRecord,
+    NewKey,
+    current_material_id,
+    new_key_id,
+    now_ms,
+    to_datetime,
+)
+from cipherpost.services.kms.states import ENABLED, PENDING_DELETION, PENDING_IMPORT, TRANSITIONS, check_state
 from cipherpost.services.kms.validate import (
     check_length,
     check_range,
@@ -52,9 +61,14 @@ def key_metadata(key: KeyRecord) -> dict[str, Any]:
         **keyspecs.algorithm_metadata(key.key_spec, key.key_usage),
         "MultiRegion": False,
     }
-    if key.key_spec == keyspecs.SYMMETRIC_DEFAULT:
-        # "CurrentKeyMaterialId": present for symmetric encryption keys; rotation changes it.
+    if key.key_spec == keyspecs.SYMMETRIC_DEFAULT and (key.origin != EXTERNAL or key.material_digest is not None):
+        # "CurrentKeyMaterialId": present for symmetric encryption keys with material (ever
+        # imported, for origin EXTERNAL); rotation changes it.
         metadata["CurrentKeyMaterialId"] = current_material_id(key)
+    if key.expiration_model is not None:
+        metadata["ExpirationModel"] = key.expiration_model
+        if key.valid_to is not None:
+            metadata["ValidTo"] = to_datetime(key.valid_to)
     if key.key_state == PENDING_DELETION and key.deletion_at is not None:
         metadata["DeletionDate"] = to_datetime(key.deletion_at)
         metadata["PendingDeletionWindowInDays"] = key.pending_window_days
@@ -107,7 +121,8 @@ class KeyOps(KmsCore):
         await self.lockout_check(ctx, policy, key_arn(ctx.region, account, key_id),
                                  bool(params.get("BypassPolicyLockoutSafetyCheck")))
         spec = NewKey(account_id=account, region=ctx.region, policy=text, description=description,
-                      tags=dict(tags), key_id=key_id, key_spec=key_spec, key_usage=key_usage)
+                      tags=dict(tags), key_id=key_id, key_spec=key_spec, key_usage=key_usage,
+                      origin=str(params.get("Origin", "AWS_KMS")))
         return {"KeyMetadata": key_metadata(await self.keys.create(spec))}
 
     @operation("DescribeKey")
@@ -147,8 +162,11 @@ class KeyOps(KmsCore):
         """
         key = await self.use_key(ctx, params["KeyId"], operation_name)
         for _ in range(_TRANSITION_ATTEMPTS):
+            target = TRANSITIONS[operation_name]
+            if operation_name == "CancelKeyDeletion" and key.origin == EXTERNAL and key.expiration_model is None:
+                target = PENDING_IMPORT  # a key without key material goes back to waiting for it
             result = await self.runtime.store.execute(
-                "kms_key_set_state", key_id=key.key_id, key_state=TRANSITIONS[operation_name],
+                "kms_key_set_state", key_id=key.key_id, key_state=target,
                 deletion_at=deletion_at, pending_window_days=window, from_state=key.key_state)
             if result.rowcount:
                 if operation_name in ("DisableKey", "ScheduleKeyDeletion"):

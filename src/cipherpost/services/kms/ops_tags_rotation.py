@@ -13,7 +13,12 @@ from typing import Final
 from cipherpost.context import RequestContext
 from cipherpost.services.base import Params, Result, operation
 from cipherpost.services.kms.core import KmsCore
-from cipherpost.services.kms.errors import ConflictException, LimitExceededException, UnsupportedOperationException
+from cipherpost.services.kms.errors import (
+    ConflictException,
+    KMSInvalidStateException,
+    LimitExceededException,
+    UnsupportedOperationException,
+)
 from cipherpost.services.kms.keys import DAY_MS, KeyRecord, now_ms, to_datetime
 from cipherpost.services.kms.keyspecs import SYMMETRIC_DEFAULT
 from cipherpost.services.kms.validate import (
@@ -31,16 +36,22 @@ DEFAULT_ROTATION_DAYS: Final = 365
 MAX_ON_DEMAND_ROTATIONS: Final = 10
 
 
-def check_rotatable(key: KeyRecord) -> None:
-    """:raises UnsupportedOperationException: the key is not a symmetric encryption key.
+def check_rotatable(key: KeyRecord, on_demand: bool = False) -> None:
+    """:raises UnsupportedOperationException: the key is not a symmetric encryption key, or
+        (automatic rotation) its material was imported.
+    :raises KMSInvalidStateException: on-demand rotation of a key with imported material: it
+        rotates to material imported for the purpose, which Cipherpost never has.
 
     "Rotating AWS KMS keys": automatic and on-demand rotation exist only for symmetric
     encryption keys; asymmetric and HMAC keys cannot be rotated.
     """
-    if key.key_spec != SYMMETRIC_DEFAULT:
+    if key.key_spec != SYMMETRIC_DEFAULT or (key.origin != "AWS_KMS" and not on_demand):
         # AWS answers without a message (LocalStack's recording of
         # test_rotate_key_on_demand_raises_error_given_non_symmetric_key).
         raise UnsupportedOperationException("")
+    if key.origin != "AWS_KMS":
+        # AWS's answer (LocalStack's recording of test_rotate_key_on_demand_raises_for_no_pending_key_material).
+        raise KMSInvalidStateException(f"No available key material pending rotation for the key: {key.arn}.")
 
 
 class TagRotationOps(KmsCore):
@@ -110,7 +121,7 @@ class TagRotationOps(KmsCore):
     async def rotate_key_on_demand(self, ctx: RequestContext, params: Params) -> Result:
         """RotateKeyOnDemand: a new backing-key version now (at most 10 per key)."""
         key = await self.use_key(ctx, params["KeyId"], "RotateKeyOnDemand")
-        check_rotatable(key)
+        check_rotatable(key, on_demand=True)
         row = await self.runtime.store.fetch_one("kms_key_on_demand_count", key_id=key.key_id)
         if row is not None and int(row["n"]) >= MAX_ON_DEMAND_ROTATIONS:
             raise LimitExceededException("The on-demand rotations limit has been reached for the given keyId. "

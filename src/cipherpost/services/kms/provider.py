@@ -29,8 +29,9 @@ class KmsProvider(KeyOps, AliasOps, InternalApi, DataKeyPairOps, MacOps, GrantOp
     _sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Start the sweeper (due deletions and rotations)."""
-        self._sweeper = asyncio.create_task(run_sweeper(self.keys, SweepSettings.from_env()), name="kms-sweeper")
+        """Start the sweeper (due deletions, expiries of imported material, rotations)."""
+        self._sweeper = asyncio.create_task(
+            run_sweeper(self.keys, SweepSettings.from_env(), on_unusable=self.key_unusable), name="kms-sweeper")
 
     async def stop(self) -> None:
         """Stop the sweeper."""

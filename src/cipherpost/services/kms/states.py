@@ -8,6 +8,10 @@ table), for the three states a Cipherpost key can be in. Transitions:
     Enabled | Disabled --ScheduleKeyDeletion--> PendingDeletion
     PendingDeletion --CancelKeyDeletion--> Disabled       (AWS restores a key disabled)
     PendingDeletion --(deletion date passes)--> deleted   (NotFoundException afterwards)
+
+Keys of origin EXTERNAL start in PendingImport; ImportKeyMaterial makes them Enabled;
+DeleteImportedKeyMaterial (or the material's expiry) takes them back to PendingImport, and
+CancelKeyDeletion restores a key without material to PendingImport.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ from typing import Final, Literal
 from cipherpost.errors import AwsError
 from cipherpost.services.kms.errors import DisabledException, KMSInvalidStateException
 
-KeyState = Literal["Enabled", "Disabled", "PendingDeletion"]
+KeyState = Literal["Enabled", "Disabled", "PendingDeletion", "PendingImport"]
 ENABLED: Final = "Enabled"
 DISABLED: Final = "Disabled"
 PENDING_DELETION: Final = "PendingDeletion"
+PENDING_IMPORT: Final = "PendingImport"
 
 #: Operations that need an Enabled key: cryptographic use and changes to rotation.
 _NEEDS_ENABLED: Final = frozenset(
@@ -43,6 +48,18 @@ _NEEDS_ENABLED: Final = frozenset(
         "EnableKeyRotation",
         "DisableKeyRotation",
         "RotateKeyOnDemand",
+    }
+)
+#: Operations a key without key material (PendingImport) allows besides those of every state.
+_WITHOUT_MATERIAL: Final = frozenset(
+    {
+        "GetParametersForImport",
+        "ImportKeyMaterial",
+        "ScheduleKeyDeletion",
+        "UpdateKeyDescription",
+        "TagResource",
+        "UntagResource",
+        "CreateGrant",
     }
 )
 #: Operations allowed in every state (reading metadata, cleaning up grants).
@@ -86,6 +103,8 @@ def state_error(operation: str, state: str, key_arn: str) -> AwsError | None:
         return None if state == PENDING_DELETION else KMSInvalidStateException(f"{key_arn} is not pending deletion.")
     if operation in _ANY_STATE or state == ENABLED:
         return None
+    if state == PENDING_IMPORT:
+        return None if operation in _WITHOUT_MATERIAL else KMSInvalidStateException(f"{key_arn} is pending import.")
     if state == PENDING_DELETION:
         return KMSInvalidStateException(f"{key_arn} is pending deletion.")
     if state == DISABLED and operation in _NEEDS_ENABLED:

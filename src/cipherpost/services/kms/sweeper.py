@@ -1,4 +1,5 @@
-"""The KMS background task: carry out due key deletions and due automatic rotations.
+"""The KMS background task: carry out due key deletions, expiries of imported key material and
+due automatic rotations.
 
 Deleting a key deletes its wrapped backing keys (crypto-shredding: every ciphertext made
 under it becomes unrecoverable), its aliases, tags and grants, then the key record.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from cipherpost.services.kms.keys import KeyStore, now_ms
@@ -33,6 +34,8 @@ class SweepResult:
 
     deleted: list[str] = field(default_factory=list)
     rotated: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
+    """Keys whose imported key material expired (now PendingImport)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +57,23 @@ class SweepSettings:
         return cls(interval=max(interval, 0.05), skew_ms=int(skew * 1000))
 
 
-async def sweep(keys: KeyStore, now: int) -> SweepResult:
-    """Delete every key whose deletion date is at or before ``now`` (epoch ms), then rotate
-    every enabled key whose next automatic rotation is due."""
+async def sweep(keys: KeyStore, now: int, on_unusable: Callable[[str], Awaitable[None]] | None = None) -> SweepResult:
+    """Delete every key whose deletion date is at or before ``now`` (epoch ms), remove imported
+    key material whose ValidTo has passed, then rotate every enabled key whose next automatic
+    rotation is due.
+
+    :param on_unusable: called with the id of a key whose material expired (SNS and SQS drop
+        their cached data keys of it).
+    """
     result = SweepResult()
+    for row in await keys.store.fetch_all("kms_keys_material_expired", now=now):
+        key = await keys.get(row["key_id"])
+        if key is None or key.valid_to is None or key.valid_to > now or not await keys.remove_material(key):
+            continue
+        result.expired.append(key.key_id)
+        log.info("KMS key %s: its imported key material expired; it is pending import", key.key_id)
+        if on_unusable is not None:
+            await on_unusable(key.key_id)
     for row in await keys.store.fetch_all("kms_keys_due_for_deletion", now=now):
         if await keys.delete(row["key_id"], now=now):
             result.deleted.append(row["key_id"])
@@ -75,11 +91,12 @@ async def sweep(keys: KeyStore, now: int) -> SweepResult:
     return result
 
 
-async def run_sweeper(keys: KeyStore, settings: SweepSettings, clock: Callable[[], int] = now_ms) -> None:
+async def run_sweeper(keys: KeyStore, settings: SweepSettings, clock: Callable[[], int] = now_ms,
+                      on_unusable: Callable[[str], Awaitable[None]] | None = None) -> None:
     """Sweep every ``settings.interval`` seconds until cancelled; a failed sweep is logged and retried."""
     while True:
         try:
-            await sweep(keys, clock() + settings.skew_ms)
+            await sweep(keys, clock() + settings.skew_ms, on_unusable)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -61,3 +61,20 @@ CREATE TABLE kms_grants (
 );
 CREATE INDEX kms_grants_by_key ON kms_grants (key_id, grant_id);
 CREATE INDEX kms_grants_by_retiring ON kms_grants (retiring, grant_id);
+
+-- version: 2
+-- Imported key material (Origin EXTERNAL): how the current material expires, and a digest of
+-- the material ever imported, wrapped under the root keyring (a re-import must bring the same
+-- material, which the ciphertexts are bound to). Import tokens: the wrapping key pair of one
+-- GetParametersForImport (its private key wrapped under the root keyring) and when it expires.
+ALTER TABLE kms_keys ADD COLUMN expiration_model TEXT;
+ALTER TABLE kms_keys ADD COLUMN valid_to {int};
+ALTER TABLE kms_keys ADD COLUMN material_digest {blob};
+CREATE TABLE kms_import_tokens (
+    token              TEXT PRIMARY KEY,
+    key_id             TEXT NOT NULL,
+    wrapping_algorithm TEXT NOT NULL,
+    wrapping_key       {blob} NOT NULL,
+    valid_to           {int} NOT NULL
+);
+CREATE INDEX kms_import_tokens_by_key ON kms_import_tokens (key_id);

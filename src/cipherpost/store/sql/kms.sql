@@ -4,6 +4,7 @@
 
 -- name: kms_key_insert
 -- Create a key record (its first backing-key version is inserted in the same write).
+-- A key of origin EXTERNAL starts in PendingImport, without a backing-key version.
 INSERT INTO kms_keys (key_id, account_id, region, description, key_state, key_manager, key_spec, key_usage,
                       origin, policy, created_at, deletion_at, pending_window_days, rotation_enabled,
                       rotation_period_days, next_rotation_at, current_version)
@@ -15,7 +16,7 @@ VALUES (:key_id, :account_id, :region, :description, :key_state, :key_manager, :
 -- One key record by key id.
 SELECT key_id, account_id, region, description, key_state, key_manager, key_spec, key_usage, origin, policy,
        created_at, deletion_at, pending_window_days, rotation_enabled, rotation_period_days,
-       next_rotation_at, current_version
+       next_rotation_at, current_version, expiration_model, valid_to, material_digest
 FROM kms_keys WHERE key_id = :key_id;
 
 -- name: kms_keys_list
@@ -106,6 +107,49 @@ DELETE FROM kms_tags WHERE key_id = :key_id AND EXISTS (
 -- (a CancelKeyDeletion that won the race keeps everything).
 DELETE FROM kms_grants WHERE key_id = :key_id AND EXISTS (
     SELECT 1 FROM kms_keys WHERE key_id = :key_id AND key_state = 'PendingDeletion' AND deletion_at <= :now);
+
+-- name: kms_key_import_tokens_delete
+-- Delete every import token of a key.
+-- Runs only if the key is still pending deletion and due
+-- (a CancelKeyDeletion that won the race keeps everything).
+DELETE FROM kms_import_tokens WHERE key_id = :key_id AND EXISTS (
+    SELECT 1 FROM kms_keys WHERE key_id = :key_id AND key_state = 'PendingDeletion' AND deletion_at <= :now);
+
+-- name: kms_import_token_insert
+-- GetParametersForImport: one wrapping key pair (private key wrapped) and its import token.
+INSERT INTO kms_import_tokens (token, key_id, wrapping_algorithm, wrapping_key, valid_to)
+VALUES (:token, :key_id, :wrapping_algorithm, :wrapping_key, :valid_to);
+
+-- name: kms_import_token_get
+-- The wrapping key of an import token.
+SELECT token, key_id, wrapping_algorithm, wrapping_key, valid_to FROM kms_import_tokens WHERE token = :token;
+
+-- name: kms_import_tokens_expire
+-- Forget a key's import tokens that expired before :now.
+DELETE FROM kms_import_tokens WHERE key_id = :key_id AND valid_to < :now;
+
+-- name: kms_key_material_import
+-- ImportKeyMaterial: the key is usable (Enabled, from PendingImport; other states keep theirs),
+-- with the material's expiration and the digest of the material it must always be.
+UPDATE kms_keys SET key_state = CASE WHEN key_state = 'PendingImport' THEN 'Enabled' ELSE key_state END,
+                    expiration_model = :expiration_model, valid_to = :valid_to, material_digest = :material_digest
+WHERE key_id = :key_id AND key_state = :from_state;
+
+-- name: kms_key_material_versions_delete
+-- DeleteImportedKeyMaterial (or its expiry): delete the imported material of a key, if the key
+-- is still in the state the request checked (:from_state).
+DELETE FROM kms_key_versions WHERE key_id = :key_id AND EXISTS (
+    SELECT 1 FROM kms_keys WHERE key_id = :key_id AND key_state = :from_state);
+
+-- name: kms_key_material_remove
+-- DeleteImportedKeyMaterial (or its expiry): the key waits for an import again.
+UPDATE kms_keys SET key_state = 'PendingImport', expiration_model = NULL, valid_to = NULL
+WHERE key_id = :key_id AND key_state = :from_state;
+
+-- name: kms_keys_material_expired
+-- Keys whose imported key material expired (its ValidTo passed).
+SELECT key_id FROM kms_keys
+WHERE valid_to IS NOT NULL AND valid_to <= :now AND key_state IN ('Enabled', 'Disabled') ORDER BY key_id;
 
 -- name: kms_alias_insert
 -- CreateAlias (and the alias of an AWS-managed key created on first use).
