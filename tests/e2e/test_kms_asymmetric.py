@@ -125,6 +125,9 @@ def test_sign_errors(kms: Any, keys: dict[str, dict[str, Any]]) -> None:
     message = fails(kms.sign, usage, KeyId=keys["p256"]["KeyId"], Message=MESSAGE, SigningAlgorithm="ECDSA_SHA_384")
     assert message == "Algorithm ECDSA_SHA_384 is incompatible with key spec ECC_NIST_P256."
     fails(kms.sign, usage, KeyId=keys["rsa-sign"]["KeyId"], Message=MESSAGE, SigningAlgorithm="ECDSA_SHA_256")
+    for algorithm in ("SM2DSA", "ML_DSA_SHAKE_256"):  # valid values no key here supports (was a 500 on DIGEST)
+        fails(kms.sign, usage, KeyId=keys["p256"]["KeyId"], Message=bytes(32), MessageType="DIGEST",
+              SigningAlgorithm=algorithm)
     fails(kms.sign, "ValidationException", KeyId=keys["p256"]["KeyId"], Message=b"x" * 4097,
           SigningAlgorithm="ECDSA_SHA_256")
     with pytest.raises(ClientError) as exc:

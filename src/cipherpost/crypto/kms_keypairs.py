@@ -65,8 +65,11 @@ def _hash(algorithm: str) -> hashes.HashAlgorithm:
     raise ValueError(f"no hash in algorithm name {algorithm!r}")
 
 
-def digest_size(algorithm: str) -> int:
-    """The digest length in bytes a ``MessageType=DIGEST`` message must have for ``algorithm``."""
+def digest_size(algorithm: str) -> int | None:
+    """The digest length in bytes a ``MessageType=DIGEST`` message must have for ``algorithm``
+    (None: not a signing algorithm of this module, e.g. SM2DSA or ML_DSA_SHAKE_256)."""
+    if not algorithm.startswith(("RSASSA_", "ECDSA_")):
+        return None
     return _hash(algorithm).digest_size
 
 

@@ -82,6 +82,12 @@ def test_bad_signatures_fail(spec: str, algorithm: str) -> None:
     assert not kms_keypairs.verify(other, algorithm, MESSAGE, signature, prehashed=False)
 
 
+@pytest.mark.parametrize(("algorithm", "size"), [("RSASSA_PSS_SHA_384", 48), ("ECDSA_SHA_512", 64),
+                                                ("SM2DSA", None), ("ML_DSA_SHAKE_256", None)])
+def test_digest_sizes(algorithm: str, size: int | None) -> None:
+    assert kms_keypairs.digest_size(algorithm) == size
+
+
 def test_ecdsa_algorithm_on_an_rsa_key_is_refused() -> None:
     with pytest.raises(ValueError):
         kms_keypairs.sign(key("ECC_NIST_P256"), "RSASSA_PSS_SHA_256", MESSAGE, prehashed=False)

@@ -60,7 +60,9 @@ def _message(params: Params, algorithm: str) -> tuple[bytes, bool]:
     message_type = params.get("MessageType", _RAW)
     if message_type not in (_RAW, _DIGEST):
         raise UnsupportedOperationException(f"MessageType {message_type} is not supported by Cipherpost.")
-    if message_type == _DIGEST and len(message) != kms_keypairs.digest_size(algorithm):
+    expected = kms_keypairs.digest_size(algorithm)
+    # An algorithm no key here supports fails later, against the key (InvalidKeyUsageException).
+    if message_type == _DIGEST and expected is not None and len(message) != expected:
         raise ValidationException(f"Digest is invalid length for algorithm {algorithm}.")
     return message, message_type == _DIGEST
 
