@@ -135,3 +135,33 @@ def test_body_filter_with_dotted_key_matches_nested_and_literal(server: ServerPr
         if len(received) >= 2:
             break
     assert sorted(received, key=json.dumps) == [{"object": {"nested": "v"}}, {"object.nested": "v"}]
+
+
+def test_standard_topic_passes_message_group_id_to_standard_queue(server: ServerProcess) -> None:
+    """AWS hands a standard topic's MessageGroupId on to a standard queue (SQS fair queues):
+    it comes back as the MessageGroupId system attribute, not in the envelope."""
+    sns: Any = server.client("sns")
+    topic, url = topic_with_queue(server)
+    sns.publish(TopicArn=topic, Message="grouped", MessageGroupId="my-group-id-1")
+    message = receive(server, url)
+    assert message["Attributes"]["MessageGroupId"] == "my-group-id-1"
+    assert "MessageGroupId" not in json.loads(message["Body"])
+    sns.publish(TopicArn=topic, Message="ungrouped")
+    assert "MessageGroupId" not in receive(server, url)["Attributes"]
+
+
+def test_message_group_id_reaches_a_standard_dead_letter_queue(server: ServerProcess) -> None:
+    """The delivery worker's path (here: a dead-letter move) passes the group on as well."""
+    sns: Any = server.client("sns")
+    sqs: Any = server.client("sqs")
+    topic = sns.create_topic(Name=name())["TopicArn"]
+    dead_url = sqs.create_queue(QueueName=name())["QueueUrl"]
+    dead_arn = sqs.get_queue_attributes(QueueUrl=dead_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.set_queue_attributes(QueueUrl=dead_url, Attributes={"Policy": queue_policy(dead_arn, topic)})
+    gone = sqs.create_queue(QueueName=name())["QueueUrl"]
+    gone_arn = sqs.get_queue_attributes(QueueUrl=gone, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=gone_arn,
+                  Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dead_arn})})
+    sqs.delete_queue(QueueUrl=gone)
+    sns.publish(TopicArn=topic, Message="grouped", MessageGroupId="g-dead")
+    assert receive(server, dead_url)["Attributes"]["MessageGroupId"] == "g-dead"

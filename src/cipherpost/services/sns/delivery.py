@@ -219,7 +219,9 @@ class DeliveryWorker(SnsCore):
     async def _to_queue(self, ctx: Any, queue_arn: str, payload: str, attributes: dict[str, Any] | None,
                         topic_arn: str, fifo_ids: tuple[str | None, str], also: Sequence[Step] = (),
                         trace_header: str | None = None) -> Attempt:
-        """Send to a queue as SNS; ``fifo_ids``: (group, deduplication id) for a FIFO queue;
+        """Send to a queue as SNS; ``fifo_ids``: (group, deduplication id) of the message;
+        the group goes to any queue (AWS hands a standard topic's MessageGroupId to a standard
+        queue too, for SQS fair queues), the deduplication id to a FIFO queue only;
         ``also``: steps committed with the message (they are committed too if the queue
         vanished at that very moment: the delivery then fails as a client error, its outbox
         row already gone); ``trace_header``: Publish's X-Amzn-Trace-Id (AWSTraceHeader)."""
@@ -227,7 +229,7 @@ class DeliveryWorker(SnsCore):
         try:
             await self.sqs.deliver_as_service(
                 ctx, queue_arn, payload, message_attributes=attributes or None, source_arn=topic_arn,
-                message_group_id=fifo_ids[0] if fifo_queue else None,
+                message_group_id=fifo_ids[0],
                 message_deduplication_id=fifo_ids[1] if fifo_queue else None, also=also, trace_header=trace_header)
         except AwsError as exc:
             return Attempt(False, client_error=exc.sender_fault, detail=f"{exc.code}: {exc.message}",

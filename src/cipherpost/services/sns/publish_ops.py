@@ -213,7 +213,8 @@ class PublishOperations(SnsCore):
                 payload = await self.payloads.payload(notice, subscription)
                 plan = await self.sqs.plan_service_send(
                     ctx, subscription.endpoint, payload, source_arn=topic.arn,
-                    message_attributes=outgoing.attributes if subscription.raw else None, trace_header=trace_header)
+                    message_attributes=outgoing.attributes if subscription.raw else None, trace_header=trace_header,
+                    message_group_id=outgoing.group_id)  # AWS passes it on to standard queues
             except AwsError:
                 queued.append(subscription)  # the worker meets the same refusal and acts on it
                 continue
