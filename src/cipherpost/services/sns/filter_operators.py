@@ -248,10 +248,12 @@ def _range_test(bounds: Mapping[str, tuple[Decimal, bool]]) -> Callable[[Scalar]
 
 
 def _anything_but(operand: object) -> Condition:
-    """Anything but: a value, a list of values, or ``{"prefix": p}`` / ``{"suffix": s}``.
+    """Anything but: a value, a list of values, or ``{"prefix": p}``.
 
     It matches any value that is not excluded, of whatever type: ``{"anything-but": ["a"]}``
     matches the number ``5`` and ``{"anything-but": {"prefix": "a"}}`` matches ``true``.
+    SNS takes no other operator inside (AWS documents prefix alone; recorded against AWS,
+    ``suffix`` and ``exists`` there are refused as ``Unsupported anything-but pattern``).
     """
     if isinstance(operand, dict):
         return _anything_but_pattern(operand)
@@ -280,12 +282,10 @@ def _anything_but_pattern(operand: dict[str, object]) -> Condition:
     if len(operand) != 1:
         raise filter_policy_error("Only one key allowed in match expression")
     ((name, pattern),) = operand.items()
-    if name not in ("prefix", "suffix"):
+    if name != "prefix":
         raise filter_policy_error(f"Unsupported anything-but pattern: {name}")
     text = _string_operand(name, pattern)
-    if name == "prefix":
-        return Condition("anything-but", lambda v: not (isinstance(v, str) and v.startswith(text)))
-    return Condition("anything-but", lambda v: not (isinstance(v, str) and v.endswith(text)))
+    return Condition("anything-but", lambda v: not (isinstance(v, str) and v.startswith(text)))
 
 
 #: Behaviour as data: operator name -> compiler of its operand. These names are also
