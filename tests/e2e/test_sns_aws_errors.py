@@ -201,3 +201,36 @@ def test_filter_policy_scope_shown_only_with_a_policy(server: ServerProcess) -> 
     attributes = sns.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
     assert attributes["FilterPolicyScope"] == "MessageBody"
     assert json.loads(attributes["FilterPolicy"]) == {"attr": ["match-this"]}
+
+
+def test_filter_policy_anything_but_takes_prefix_only(server: ServerProcess) -> None:
+    """Recorded against AWS: inside anything-but only prefix is an operator."""
+    sns: Any = server.client("sns")
+    arn = subscribe_queue(server, new_topic(server), new_queue_arn(server))
+    for operator, operand in (("suffix", "test"), ("exists", False), ("wrong-operator", None)):
+        policy = json.dumps({"key": [{"anything-but": {operator: operand}}]})
+        assert fails(sns.set_subscription_attributes, "InvalidParameter", SubscriptionArn=arn,
+                     AttributeName="FilterPolicy", AttributeValue=policy) == (
+            f"Invalid parameter: FilterPolicy: Unsupported anything-but pattern: {operator}")
+    assert fails(sns.set_subscription_attributes, "InvalidParameter", SubscriptionArn=arn,
+                 AttributeName="FilterPolicy",
+                 AttributeValue=json.dumps({"key": [{"anything-but": {"prefix": False}}]})) == (
+        "Invalid parameter: FilterPolicy: prefix match pattern must be a string")
+    sns.set_subscription_attributes(SubscriptionArn=arn, AttributeName="FilterPolicy",
+                                    AttributeValue=json.dumps({"key": [{"anything-but": {"prefix": "test-"}}]}))
+
+
+def test_unsupported_protocol_is_refused_after_the_attributes_are_checked(server: ServerProcess) -> None:
+    """A protocol Cipherpost does not deliver to (sms here) is refused last, so a request
+    AWS refuses for its filter policy gets AWS's answer."""
+    sns: Any = server.client("sns")
+    topic = new_topic(server)
+    bad = json.dumps({"key": [{"wrong-operator": True}]})
+    assert fails(sns.subscribe, "InvalidParameter", TopicArn=topic, Protocol="sms", Endpoint="+123123123",
+                 Attributes={"FilterPolicy": bad}) == (
+        "Invalid parameter: Attributes Reason: FilterPolicy: Unrecognized match type wrong-operator")
+    assert fails(sns.subscribe, "InvalidParameter", TopicArn=topic, Protocol="sms", Endpoint="+123123123",
+                 Attributes={"FilterPolicy": json.dumps({"key": ["v"]})}) == (
+        "Invalid parameter: Protocol Reason: Cipherpost does not deliver to sms")
+    assert fails(sns.subscribe, "InvalidParameter", TopicArn=topic, Protocol="carrier-pigeon",
+                 Endpoint="x") == "Invalid parameter: Amazon SNS does not support this protocol string: carrier-pigeon"

@@ -46,6 +46,7 @@ class SubscriptionOperations(SnsCore):
             attributes = subscriptions.merge_attributes(protocol, {}, given, endpoint=endpoint)
         except InvalidAttribute as exc:
             raise exc.in_attributes() from None
+        subscriptions.check_deliverable(protocol)
         want_arn = bool(params.get("ReturnSubscriptionArn"))
         row = await self.store.fetch_one("sns_subscription_find", topic_arn=topic.arn, protocol=protocol,
                                          endpoint=endpoint)

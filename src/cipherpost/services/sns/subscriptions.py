@@ -39,14 +39,18 @@ def queue_arn_account(arn: str) -> str | None:
 
 
 def check_endpoint(protocol: str, endpoint: str | None) -> str:
-    """:raises InvalidParameter: unknown protocol or an endpoint that does not fit it."""
-    if protocol in UNSUPPORTED:
-        raise InvalidParameter(f"Invalid parameter: Protocol Reason: Cipherpost does not deliver to {protocol}")
-    if protocol not in PROTOCOLS:
+    """The endpoint of a protocol AWS knows (one of :data:`UNSUPPORTED` unchecked beyond
+    presence: :func:`check_deliverable` refuses it once the request is otherwise valid).
+
+    :raises InvalidParameter: unknown protocol or an endpoint that does not fit it.
+    """
+    if protocol not in PROTOCOLS and protocol not in UNSUPPORTED:
         raise InvalidParameter("Invalid parameter: Amazon SNS does not support this protocol string: "
                                f"{protocol}")
     if not endpoint:
         raise InvalidParameter("Invalid parameter: Endpoint")
+    if protocol in UNSUPPORTED:
+        return endpoint
     if protocol == "sqs":
         if queue_arn_account(endpoint) is None:
             raise InvalidParameter("Invalid parameter: SQS endpoint ARN")
@@ -55,6 +59,16 @@ def check_endpoint(protocol: str, endpoint: str | None) -> str:
     if parts.scheme != protocol or not parts.hostname:
         raise InvalidParameter(f"Invalid parameter: Endpoint must match the specified protocol ({protocol})")
     return endpoint
+
+
+def check_deliverable(protocol: str) -> None:
+    """Refuse a protocol AWS has and Cipherpost does not deliver to. Subscribe asks last, so
+    that a request AWS would refuse (a bad filter policy, say) gets AWS's answer first.
+
+    :raises InvalidParameter: ``Invalid parameter: Protocol Reason: ...``.
+    """
+    if protocol in UNSUPPORTED:
+        raise InvalidParameter(f"Invalid parameter: Protocol Reason: Cipherpost does not deliver to {protocol}")
 
 
 #: The values of attributes a subscription has when they are not set (Subscribe compares
