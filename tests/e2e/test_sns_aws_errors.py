@@ -55,6 +55,9 @@ def test_arn_validation_messages(server: ServerProcess) -> None:
         "Invalid parameter: SubscriptionArn Reason: An ARN must have at least 6 elements, not 5")
     assert fails(sns.unsubscribe, "InvalidParameter",
                  SubscriptionArn=f"arn:aws:sns:us-east-1:{ACCOUNT}:random") == "Invalid parameter: SubscriptionId"
+    unchecked: Any = server.client("sns", parameter_validation=False)
+    assert fails(unchecked.unsubscribe, "InvalidParameter") == (
+        "Invalid parameter: SubscriptionArn Reason: no value for required parameter")
 
 
 def test_unsubscribe_is_idempotent(server: ServerProcess) -> None:

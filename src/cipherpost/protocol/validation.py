@@ -32,6 +32,9 @@ class ValidationRules:
     #: Query requests: the service's own message for an absent required member (``{path}``:
     #: its name); None: the validation layer's "Value null at ..." list.
     query_missing_message: str | None = None
+    #: Whether that message also words an absent member nested in another (else only a
+    #: top-level one; nested ones get the "Value null at ..." list).
+    query_missing_nested: bool = True
 
 
 _JSON_SERVICE: Final = ValidationRules(
@@ -49,7 +52,13 @@ _JSON_SERVICE: Final = ValidationRules(
 SERVICE_RULES: Final = {
     "sts": ValidationRules(errors.ValidationError, errors.ValidationError, errors.ValidationError),
     "iam": ValidationRules(errors.ValidationError, errors.ValidationError, errors.ValidationError),
-    "sns": ValidationRules(errors.InvalidParameter, errors.InvalidParameter, errors.InvalidParameter),
+    # SNS words an absent top-level parameter itself (recorded: Unsubscribe without
+    # SubscriptionArn, "Invalid parameter: SubscriptionArn Reason: no value for required parameter").
+    "sns": ValidationRules(
+        errors.InvalidParameter, errors.InvalidParameter, errors.InvalidParameter,
+        query_missing_message="Invalid parameter: {path} Reason: no value for required parameter",
+        query_missing_nested=False,
+    ),
     # SQS's Query API words an absent parameter itself (recorded over Query: "The request
     # must contain the parameter MessageBody.").
     "sqs": ValidationRules(
@@ -150,7 +159,8 @@ class Problems:
             cls = rules.invalid
         else:
             cls = rules.missing
-            if query and rules.query_missing_message is not None:
+            if query and rules.query_missing_message is not None and (
+                    rules.query_missing_nested or "." not in self._missing[0]):
                 return cls(rules.query_missing_message.format(path=printable(self._missing[0])))
         count = len(self._texts)
         noun = "error" if count == 1 else "errors"

@@ -34,7 +34,11 @@ CASES = [
     ("iam-missing", "iam", FORM, b"Action=CreateUser", "ValidationError", "Value null at 'UserName'"),
     ("iam-bad-bool", "iam", FORM, b"Action=CreatePolicyVersion&PolicyArn=a&PolicyDocument=d&SetAsDefault=yes",
      "ValidationError", "must be a boolean"),
-    ("sns-missing", "sns", FORM, b"Action=Subscribe&Protocol=sqs", "InvalidParameter", "'TopicArn'"),
+    ("sns-missing", "sns", FORM, b"Action=Subscribe&Protocol=sqs", "InvalidParameter",
+     "Invalid parameter: TopicArn Reason: no value for required parameter"),
+    ("sns-missing-nested", "sns", FORM,
+     b"Action=Publish&Message=m&MessageAttributes.entry.1.Name=a&MessageAttributes.entry.1.Value.StringValue=v",
+     "InvalidParameter", "Value null at 'MessageAttributes.entry.1.Value.DataType'"),
     ("sns-bad-blob", "sns", FORM,
      b"Action=Publish&Message=m&MessageAttributes.entry.1.Name=a"
      b"&MessageAttributes.entry.1.Value.DataType=Binary&MessageAttributes.entry.1.Value.BinaryValue=%21%21",
