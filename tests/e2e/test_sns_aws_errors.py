@@ -237,3 +237,18 @@ def test_unsupported_protocol_is_refused_after_the_attributes_are_checked(server
         "Invalid parameter: Protocol Reason: Cipherpost does not deliver to sms")
     assert fails(sns.subscribe, "InvalidParameter", TopicArn=topic, Protocol="carrier-pigeon",
                  Endpoint="x") == "Invalid parameter: Amazon SNS does not support this protocol string: carrier-pigeon"
+
+
+def test_message_attribute_texts(server: ServerProcess) -> None:
+    """Publish and PublishBatch (the whole batch fails) word bad attributes as AWS does."""
+    sns: Any = server.client("sns", parameter_validation=False)
+    topic = new_topic(server)
+    for attributes, message in (
+            ({"attr1": {"DataType": "Binary", "StringValue": "123"}},
+             "The message attribute 'attr1' with type 'Binary' must use field 'Binary'."),
+            ({"a..bc": {"DataType": "String", "StringValue": "123"}},
+             "Message attribute name can not have successive '.' character.")):
+        assert fails(sns.publish, "ParameterValueInvalid", TopicArn=topic, Message="m",
+                     MessageAttributes=attributes) == message
+        assert fails(sns.publish_batch, "ParameterValueInvalid", TopicArn=topic, PublishBatchRequestEntries=[
+            {"Id": "1", "Message": "m", "MessageAttributes": attributes}, {"Id": "2", "Message": "n"}]) == message

@@ -24,6 +24,39 @@ def test_bad_attribute_names(name: str) -> None:
         messages.check_attributes({name: {"DataType": "String", "StringValue": "v"}})
 
 
+@pytest.mark.parametrize(("attribute", "message"), [
+    ({"a" * 257: {"DataType": "String", "StringValue": "1"}},
+     "Length of message attribute name must be less than 256 bytes."),
+    ({"a^*?": {"DataType": "String", "StringValue": "1"}},
+     "Invalid non-alphanumeric character '#x5E' was found in the message attribute name. Can only include "
+     "alphanumeric characters, hyphens, underscores, or dots."),
+    ({".abc": {"DataType": "String", "StringValue": "1"}},
+     "Invalid message attribute name starting with character '.' was found."),
+    ({"abc.": {"DataType": "String", "StringValue": "1"}},
+     "Invalid message attribute name ending with character '.' was found."),
+    ({"a..bc": {"DataType": "String", "StringValue": "1"}},
+     "Message attribute name can not have successive '.' character."),
+    ({"attr1": {"DataType": "String", "BinaryValue": b"123"}},
+     "The message attribute 'attr1' with type 'String' must use field 'String'."),
+    ({"attr1": {"DataType": "Number", "BinaryValue": b"123"}},
+     "The message attribute 'attr1' with type 'Number' must use field 'String'."),
+    ({"attr1": {"DataType": "Binary", "StringValue": "123"}},
+     "The message attribute 'attr1' with type 'Binary' must use field 'Binary'."),
+    ({"attr1": {"DataType": "String"}},
+     "The message attribute 'attr1' must contain non-empty message attribute value for message attribute type "
+     "'String'."),
+    ({"attr1": {"DataType": "Binary", "BinaryValue": b""}},
+     "The message attribute 'attr1' must contain non-empty message attribute value for message attribute type "
+     "'Binary'."),
+], ids=["name-too-long", "name-character", "name-leading-period", "name-trailing-period", "name-double-period",
+        "string-given-binary", "number-given-binary", "binary-given-string", "string-without-value",
+        "binary-empty"])
+def test_attribute_messages_recorded_against_aws(attribute: dict[str, dict[str, object]], message: str) -> None:
+    with pytest.raises(InvalidParameterValue) as caught:
+        messages.check_attributes(attribute)
+    assert caught.value.message == message
+
+
 def test_content_based_deduplication_hashes_the_body() -> None:
     out = messages.check_message({"Message": "body", "MessageGroupId": "g"}, fifo=True, content_based_dedup=True)
     assert out.dedup_id == hashlib.sha256(b"body").hexdigest() and out.group_id == "g"

@@ -25,7 +25,8 @@ from cipherpost.services.sns.notification import parse_message_structure
 MAX_MESSAGE_BYTES: Final = 256 * 1024
 MAX_ATTRIBUTES: Final = 10
 MAX_SUBJECT: Final = 100
-_ATTRIBUTE_NAME: Final = re.compile(r"[A-Za-z0-9_.-]{1,256}")
+MAX_ATTRIBUTE_NAME_BYTES: Final = 256
+_NAME_CHARACTER: Final = re.compile(r"[^A-Za-z0-9_.-]")  # what a message attribute name may not hold
 _FIFO_ID: Final = re.compile(r"[\x21-\x7e]{1,128}")
 _BASE_TYPES: Final = ("String", "Number", "Binary")
 
@@ -58,34 +59,46 @@ def check_subject(subject: object) -> str | None:
 
 
 def _check_name(name: str) -> None:
-    lowered = name.lower()
-    bad = (not _ATTRIBUTE_NAME.fullmatch(name) or lowered.startswith(("aws.", "amazon.")) or name.startswith(".")
-           or name.endswith(".") or ".." in name)
-    if bad:
-        raise InvalidParameterValue(f"Invalid attribute name: {name}. Message attribute names can contain letters, "
-                                    "digits, underscores, hyphens and periods, may not start with AWS. or Amazon., "
-                                    "may not start or end with a period or contain two periods in a row, and can "
-                                    "be at most 256 characters long.")
+    """AWS's checks and texts, in the order AWS's recorded answers imply: length, then
+    characters (the first one refused, as ``#x5E``), then the periods."""
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_ATTRIBUTE_NAME_BYTES:
+        raise InvalidParameterValue("Length of message attribute name must be less than 256 bytes.")
+    bad = _NAME_CHARACTER.search(name)
+    if bad is not None:
+        raise InvalidParameterValue(f"Invalid non-alphanumeric character '#x{ord(bad.group()):X}' was found in the "
+                                    "message attribute name. Can only include alphanumeric characters, hyphens, "
+                                    "underscores, or dots.")
+    if name.startswith("."):
+        raise InvalidParameterValue("Invalid message attribute name starting with character '.' was found.")
+    if name.endswith("."):
+        raise InvalidParameterValue("Invalid message attribute name ending with character '.' was found.")
+    if ".." in name:
+        raise InvalidParameterValue("Message attribute name can not have successive '.' character.")
+    if not name or name.lower().startswith(("aws.", "amazon.")):  # AWS's text for these is not on record
+        raise InvalidParameterValue(f"Invalid attribute name: {name}. Message attribute names may not be empty or "
+                                    "start with AWS. or Amazon.")
 
 
 def _check_value(name: str, value: Mapping[str, Any]) -> dict[str, Any]:
+    """A String/Number attribute carries ``StringValue``, a Binary one ``BinaryValue``: the
+    other field alone is refused (``must use field``), no value or an empty one too."""
     data_type = str(value.get("DataType") or "")
     base = data_type.split(".", 1)[0]
     if base not in _BASE_TYPES or (data_type.startswith("String.") and data_type != "String.Array"
                                    and not data_type[7:]):
         raise InvalidParameterValue(f"The message attribute '{name}' has an invalid message attribute type, the set "
                                     "of supported type prefixes is Binary, Number, and String.")
-    if base == "Binary":
-        binary = value.get("BinaryValue")
-        if not binary:
-            raise InvalidParameterValue(f"The message attribute '{name}' must contain non-empty message attribute "
-                                        f"value for message attribute type '{data_type}'.")
-        return {"DataType": data_type, "BinaryValue": bytes(binary)}
-    text = value.get("StringValue")
-    if text is None or text == "":
+    field, other = ("Binary", "String") if base == "Binary" else ("String", "Binary")
+    given = value.get(f"{field}Value")
+    if given is None and value.get(f"{other}Value") is not None:
+        raise InvalidParameterValue(f"The message attribute '{name}' with type '{data_type}' must use field "
+                                    f"'{field}'.")
+    if given is None or len(given) == 0:
         raise InvalidParameterValue(f"The message attribute '{name}' must contain non-empty message attribute "
                                     f"value for message attribute type '{data_type}'.")
-    text = str(text)
+    if base == "Binary":
+        return {"DataType": data_type, "BinaryValue": bytes(given)}
+    text = str(given)
     if base == "Number":
         _check_number(name, text)
     if data_type == "String.Array":
