@@ -169,3 +169,29 @@ def test_4xx_counts_as_delivered_and_policy_validation(server: ServerProcess, en
                            ["EffectiveDeliveryPolicy"])
     assert effective["healthyRetryPolicy"]["backoffFunction"] == "exponential"
     assert effective["throttlePolicy"] == {"maxReceivesPerSecond": 5}
+
+
+def test_token_confirms_its_subscription_whatever_topic_is_named(server: ServerProcess, endpoint: Endpoint) -> None:
+    """Recorded against AWS: the token finds its subscription even with the ARN of a topic
+    that does not exist (same region and account); an ARN of another region or a malformed
+    one is ``Invalid parameter: Topic``; we also refuse another account's ARN."""
+    sns = server.client("sns")
+    topic = new_topic(server)
+    sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=endpoint.url)
+    ((_, _, body),) = endpoint.wait(1)
+    token = json.loads(body)["Token"]
+    region, account = topic.split(":")[3:5]
+    for arn, message in (("not-an-arn", "Invalid parameter: Topic"),
+                         (topic.replace(region, "eu-central-1"), "Invalid parameter: Topic"),
+                         (topic.replace(account, "111111111111"), "Invalid parameter: Token")):
+        with pytest.raises(ClientError) as info:
+            sns.confirm_subscription(TopicArn=arn, Token=token)
+        assert info.value.response["Error"]["Message"] == message
+    (pending,) = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert pending["SubscriptionArn"] == "PendingConfirmation"
+    other = new_topic(server)  # exists, but the token was issued for `topic`'s subscription
+    arn = sns.confirm_subscription(TopicArn=f"{topic}-nonexistent", Token=token)["SubscriptionArn"]
+    assert arn.startswith(f"{topic}:")
+    assert sns.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]["PendingConfirmation"] == "false"
+    assert sns.confirm_subscription(TopicArn=other, Token=token)["SubscriptionArn"] == arn
+    assert sns.list_subscriptions_by_topic(TopicArn=other)["Subscriptions"] == []

@@ -20,7 +20,7 @@ from cipherpost.services.sns import delivery_policy, subscriptions
 from cipherpost.services.sns.core import SnsCore, check_subscription_arn, decode_token, encode_token, now_ms
 from cipherpost.services.sns.errors import InvalidAttribute, InvalidParameter, NotFound
 from cipherpost.services.sns.subscriptions import PENDING_ARN, Subscription
-from cipherpost.services.sns.topics import Topic, require_topic_arn
+from cipherpost.services.sns.topics import Topic, parse_topic_arn
 from cipherpost.store import Step
 
 PAGE: Final = 100
@@ -94,20 +94,28 @@ class SubscriptionOperations(SnsCore):
         return await self._confirm(params.get("TopicArn"), params.get("Token"), authenticate)
 
     async def _confirm(self, topic_arn: object, token: object, authenticate: bool) -> Result:
-        """AWS answers a token that is not shaped as one with ``Invalid token``, and a
-        well-formed token it does not know (of this topic, or of a topic that does not exist)
-        with ``Invalid parameter: Token``."""
-        require_topic_arn(topic_arn)
+        """The subscription ``token`` was issued for, confirmed; only that one, ever.
+
+        As recorded against AWS: ``TopicArn`` must be a topic ARN of this region (else
+        ``Invalid parameter: Topic``) but need not name the token's topic, nor one that exists
+        (AWS confirms the token's subscription all the same; we ask for the same account); a
+        token not shaped as one is ``Invalid token``, a well-formed token nobody holds
+        ``Invalid parameter: Token``.
+        """
+        parsed = parse_topic_arn(str(topic_arn)) if topic_arn is not None else None
+        if parsed is None or parsed[0] != self.region:
+            raise InvalidParameter("Invalid parameter: Topic")
         if not token:
             raise InvalidParameter("Invalid parameter: Token")
         if not _TOKEN.fullmatch(str(token)):
             raise InvalidParameter("Invalid token")
-        topic = await self.find_topic(str(topic_arn))
-        row = None if topic is None else await self.store.fetch_one("sns_subscription_by_token",
-                                                                     topic_arn=topic.arn, token=str(token))
-        if topic is None or row is None:
+        row = await self.store.fetch_one("sns_subscription_by_token", token=str(token))
+        subscription = None if row is None else Subscription.from_row(row)
+        if subscription is None or subscription.topic_arn.split(":")[4] != parsed[1]:
             raise InvalidParameter("Invalid parameter: Token")
-        subscription = Subscription.from_row(row)
+        topic = await self.find_topic(subscription.topic_arn)
+        if topic is None:
+            raise InvalidParameter("Invalid parameter: Token")
         if not subscription.confirmed:
             if subscription.token_expires_at is not None and subscription.token_expires_at < now_ms():
                 raise InvalidParameter("Invalid token")

@@ -75,3 +75,8 @@ CREATE TABLE sns_dedup (
 -- The X-Amzn-Trace-Id header of the Publish request (X-Ray); SQS subscriptions receive it as
 -- the AWSTraceHeader system attribute of the delivered message.
 ALTER TABLE sns_messages ADD COLUMN trace_header TEXT;
+
+-- version: 3
+-- ConfirmSubscription finds a subscription by its token alone (AWS confirms a token given
+-- with another topic's ARN of the same account).
+CREATE INDEX sns_subscriptions_by_token ON sns_subscriptions (token);

@@ -56,10 +56,10 @@ SELECT subscription_arn, topic_arn, owner_account, protocol, endpoint, status, t
 FROM sns_subscriptions WHERE topic_arn = :topic_arn AND protocol = :protocol AND endpoint = :endpoint;
 
 -- name: sns_subscription_by_token
--- The subscription a confirmation token belongs to.
+-- The subscription a confirmation token belongs to (a token is unguessable and names one).
 SELECT subscription_arn, topic_arn, owner_account, protocol, endpoint, status, token, token_expires_at,
        authenticated_unsubscribe, attributes, principal_arn, created_at
-FROM sns_subscriptions WHERE topic_arn = :topic_arn AND token = :token;
+FROM sns_subscriptions WHERE token = :token;
 
 -- name: sns_subscription_insert
 -- Create a subscription.
