@@ -195,3 +195,17 @@ def test_token_confirms_its_subscription_whatever_topic_is_named(server: ServerP
     assert sns.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]["PendingConfirmation"] == "false"
     assert sns.confirm_subscription(TopicArn=other, Token=token)["SubscriptionArn"] == arn
     assert sns.list_subscriptions_by_topic(TopicArn=other)["Subscriptions"] == []
+
+
+def test_requests_carry_exactly_aws_headers(server: ServerProcess, endpoint: Endpoint) -> None:
+    """The header names and the values that do not vary, as recorded against AWS."""
+    sns = server.client("sns")
+    topic = new_topic(server)
+    sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=endpoint.url)
+    ((_, headers, _),) = endpoint.wait(1)
+    assert sorted(headers) == ["accept-encoding", "connection", "content-length", "content-type", "host",
+                               "user-agent", "x-amz-sns-message-id", "x-amz-sns-message-type",
+                               "x-amz-sns-topic-arn"]
+    assert headers["accept-encoding"] == "gzip,deflate"
+    assert headers["user-agent"] == "Amazon Simple Notification Service Agent"
+    assert headers["content-type"] == "text/plain; charset=UTF-8"

@@ -5,9 +5,11 @@ messages"): the request carries ``x-amz-sns-message-type``, ``x-amz-sns-message-
 ``x-amz-sns-topic-arn`` and, for notifications and unsubscribe confirmations,
 ``x-amz-sns-subscription-arn``; raw deliveries add ``x-amz-sns-rawdelivery: true``. The
 ``Content-Type`` is the delivery policy's ``requestPolicy.headerContentType`` (default
-``text/plain; charset=UTF-8``). A response status from 200 to 499 counts as delivered; any
-other status, a connection failure, or no answer within 15 seconds is a failure that the
-delivery policy retries.
+``text/plain; charset=UTF-8``). Beside those, AWS's requests (as recorded) carry
+``User-Agent: Amazon Simple Notification Service Agent``, ``Accept-Encoding: gzip,deflate``,
+``Host``, ``Content-Length`` and ``Connection``, and no ``Accept``. A response status
+from 200 to 499 counts as delivered; any other status, a connection failure, or no
+answer within 15 seconds is a failure that the delivery policy retries.
 
 HTTPS endpoints are verified against the system trust store, or against the PEM bundle
 named by ``CIPHERPOST_SNS_CA_BUNDLE`` (for endpoints with a private CA).
@@ -28,6 +30,8 @@ import httpx
 CA_BUNDLE_ENV: Final = "CIPHERPOST_SNS_CA_BUNDLE"
 TIMEOUT_SECONDS: Final = 15.0
 USER_AGENT: Final = "Amazon Simple Notification Service Agent"
+#: The headers every delivery request carries, as AWS sends them (spelling included).
+CLIENT_HEADERS: Final = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip,deflate"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,14 +75,14 @@ class HttpSender:
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self._client = httpx.AsyncClient(verify=tls_context(environ), timeout=TIMEOUT_SECONDS,
-                                         follow_redirects=False, trust_env=False)
+                                         follow_redirects=False, trust_env=False, headers=CLIENT_HEADERS)
+        del self._client.headers["Accept"]  # httpx's default; AWS sends none
         self.throttle = Throttle()
 
     async def post(self, url: str, body: str, headers: Mapping[str, str]) -> HttpOutcome:
         """POST ``body``; delivered when the endpoint answered 200..499."""
         try:
-            response = await self._client.post(url, content=body.encode("utf-8"),
-                                               headers={"User-Agent": USER_AGENT, **headers})
+            response = await self._client.post(url, content=body.encode("utf-8"), headers=headers)
         except httpx.HTTPError as exc:
             return HttpOutcome(False, f"{type(exc).__name__}: {exc}")
         if 200 <= response.status_code < 500:
