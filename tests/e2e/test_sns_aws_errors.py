@@ -104,6 +104,8 @@ def test_confirm_subscription_token_errors(server: ServerProcess) -> None:
         "Invalid parameter: Token")
     assert fails(sns.confirm_subscription, "InvalidParameter", TopicArn=topic, Token="randomtoken") == (
         "Invalid token")
+    assert fails(sns.confirm_subscription, "InvalidParameter", TopicArn=topic, Token="abc123") == (
+        "Invalid parameter: Token")
     assert fails(sns.confirm_subscription, "InvalidParameter", TopicArn=topic, Token=well_formed) == (
         "Invalid parameter: Token")
 

@@ -26,8 +26,9 @@ from cipherpost.store import Step
 PAGE: Final = 100
 CONFIRMATION: Final = "SubscriptionConfirmation"
 UNSUBSCRIBE_CONFIRMATION: Final = "UnsubscribeConfirmation"
-#: What a confirmation token looks like (ours are 128 hex digits, AWS's longer).
-_TOKEN: Final = re.compile(r"[0-9a-fA-F]{64,1024}")
+#: What AWS takes for a token's shape: hex digits (ours are 128, AWS's longer). Recorded:
+#: ``randomtoken`` is ``Invalid token``, the short but hex ``abc123`` ``Invalid parameter: Token``.
+_TOKEN: Final = re.compile(r"[0-9a-fA-F]{1,1024}")
 
 
 class SubscriptionOperations(SnsCore):
