@@ -176,7 +176,8 @@ CONFIRMATION_ORDER = [
 @pytest.mark.parametrize(
     ("build", "kind", "wording"),
     [
-        (subscription_confirmation_body, "SubscriptionConfirmation", "To confirm the subscription"),
+        (subscription_confirmation_body, "SubscriptionConfirmation", "You have chosen to subscribe to the topic "
+         f"{TOPIC}.\nTo confirm the subscription, visit the SubscribeURL included in this message."),
         (unsubscribe_confirmation_body, "UnsubscribeConfirmation", "has been unsubscribed"),
     ],
 )

@@ -210,13 +210,13 @@ def subscription_confirmation_body(
     message: str | None = None,
 ) -> str:
     """The ``SubscriptionConfirmation`` sent to a new HTTP/S endpoint (``message`` defaults
-    to a sentence telling the reader to visit ``SubscribeURL``)."""
+    to AWS's recorded sentences telling the reader to visit ``SubscribeURL``)."""
     text = (
         message
         if message is not None
         else (
-            f"Cipherpost received a request to subscribe this endpoint to the topic {topic_arn}. "
-            "To confirm the subscription, open the SubscribeURL included in this message."
+            f"You have chosen to subscribe to the topic {topic_arn}.\n"
+            "To confirm the subscription, visit the SubscribeURL included in this message."
         )
     )
     return _confirmation(
