@@ -165,3 +165,18 @@ def test_message_group_id_reaches_a_standard_dead_letter_queue(server: ServerPro
     sqs.delete_queue(QueueUrl=gone)
     sns.publish(TopicArn=topic, Message="grouped", MessageGroupId="g-dead")
     assert receive(server, dead_url)["Attributes"]["MessageGroupId"] == "g-dead"
+
+
+def test_fifo_topic_does_not_pass_its_group_to_a_standard_queue(server: ServerProcess) -> None:
+    """Recorded against AWS: unlike a standard topic's, a FIFO topic's MessageGroupId does
+    not reach a standard queue."""
+    sns: Any = server.client("sns")
+    sqs: Any = server.client("sqs")
+    topic = sns.create_topic(Name=name(".fifo"), Attributes={"FifoTopic": "true",
+                                                             "ContentBasedDeduplication": "true"})["TopicArn"]
+    url = sqs.create_queue(QueueName=name())["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": queue_policy(queue_arn, topic)})
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    sns.publish(TopicArn=topic, Message="grouped", MessageGroupId="g-fifo")
+    assert "MessageGroupId" not in receive(server, url)["Attributes"]

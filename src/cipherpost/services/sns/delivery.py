@@ -220,8 +220,8 @@ class DeliveryWorker(SnsCore):
                         topic_arn: str, fifo_ids: tuple[str | None, str], also: Sequence[Step] = (),
                         trace_header: str | None = None) -> Attempt:
         """Send to a queue as SNS; ``fifo_ids``: (group, deduplication id) of the message;
-        the group goes to any queue (AWS hands a standard topic's MessageGroupId to a standard
-        queue too, for SQS fair queues), the deduplication id to a FIFO queue only;
+        both go to a FIFO queue; a standard queue gets the group of a standard topic's message
+        (SQS fair queues) but not of a FIFO topic's (both recorded against AWS);
         ``also``: steps committed with the message (they are committed too if the queue
         vanished at that very moment: the delivery then fails as a client error, its outbox
         row already gone); ``trace_header``: Publish's X-Amzn-Trace-Id (AWSTraceHeader)."""
@@ -229,7 +229,7 @@ class DeliveryWorker(SnsCore):
         try:
             await self.sqs.deliver_as_service(
                 ctx, queue_arn, payload, message_attributes=attributes or None, source_arn=topic_arn,
-                message_group_id=fifo_ids[0],
+                message_group_id=fifo_ids[0] if fifo_queue or not topic_arn.endswith(".fifo") else None,
                 message_deduplication_id=fifo_ids[1] if fifo_queue else None, also=also, trace_header=trace_header)
         except AwsError as exc:
             return Attempt(False, client_error=exc.sender_fault, detail=f"{exc.code}: {exc.message}",
