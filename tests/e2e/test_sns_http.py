@@ -209,3 +209,31 @@ def test_requests_carry_exactly_aws_headers(server: ServerProcess, endpoint: End
     assert headers["accept-encoding"] == "gzip,deflate"
     assert headers["user-agent"] == "Amazon Simple Notification Service Agent"
     assert headers["content-type"] == "text/plain; charset=UTF-8"
+
+
+def test_unsubscribe_confirmation_link_restores_the_subscription(server: ServerProcess, endpoint: Endpoint) -> None:
+    """AWS's UnsubscribeConfirmation: a fresh token, and "To cancel this operation and
+    restore the subscription, visit the SubscribeURL"; the link brings the subscription back."""
+    sns = server.client("sns")
+    topic = new_topic(server)
+    sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=endpoint.url)
+    ((_, _, body),) = endpoint.wait(1)
+    first_token = json.loads(body)["Token"]
+    arn = sns.confirm_subscription(TopicArn=topic, Token=first_token)["SubscriptionArn"]
+    sns.unsubscribe(SubscriptionArn=arn)
+    (_, (_, _, body)) = endpoint.wait(2)
+    farewell = json.loads(body)
+    assert farewell["Type"] == "UnsubscribeConfirmation" and farewell["Token"] != first_token
+    assert farewell["Message"] == (f"You have chosen to deactivate subscription {arn}.\nTo cancel this operation and "
+                                   "restore the subscription, visit the SubscribeURL included in this message.")
+    assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
+    status, _, answer = http_get(farewell["SubscribeURL"].replace("localhost", "127.0.0.1"))
+    assert status == 200 and f"<SubscriptionArn>{arn}</SubscriptionArn>".encode() in answer
+    (restored,) = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert restored["SubscriptionArn"] == arn
+    sns.publish(TopicArn=topic, Message="after the restore")
+    (_, _, (_, _, body)) = endpoint.wait(3)
+    assert json.loads(body)["Message"] == "after the restore"
+    with pytest.raises(ClientError) as info:  # the link is used up
+        sns.confirm_subscription(TopicArn=topic, Token=farewell["Token"])
+    assert info.value.response["Error"]["Message"] == "Invalid parameter: Token"

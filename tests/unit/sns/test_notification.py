@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
+import functools
 import json
 import secrets
 from collections.abc import Mapping
@@ -178,7 +179,9 @@ CONFIRMATION_ORDER = [
     [
         (subscription_confirmation_body, "SubscriptionConfirmation", "You have chosen to subscribe to the topic "
          f"{TOPIC}.\nTo confirm the subscription, visit the SubscribeURL included in this message."),
-        (unsubscribe_confirmation_body, "UnsubscribeConfirmation", "has been unsubscribed"),
+        (functools.partial(unsubscribe_confirmation_body, subscription_arn=f"{TOPIC}:sub-1"),
+         "UnsubscribeConfirmation", f"You have chosen to deactivate subscription {TOPIC}:sub-1.\nTo cancel this "
+         "operation and restore the subscription, visit the SubscribeURL included in this message."),
     ],
 )
 @pytest.mark.parametrize("version", ["1", "2"])
@@ -272,7 +275,8 @@ def test_confirmation_always_parses_and_verifies(
     version: SignatureVersion,
     subscribing: bool,
 ) -> None:
-    build = subscription_confirmation_body if subscribing else unsubscribe_confirmation_body
+    build = (subscription_confirmation_body if subscribing
+             else functools.partial(unsubscribe_confirmation_body, subscription_arn=f"{topic_arn}:s"))
     envelope = json.loads(
         build(
             message_id=message_id,

@@ -34,6 +34,7 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 import random
@@ -270,7 +271,8 @@ class DeliveryWorker(SnsCore):
         subscribe_url = (f"{self.base_url}/?Action=ConfirmSubscription&TopicArn={quoted(topic_arn)}"
                          f"&Token={target['token']}")
         build = (notification.subscription_confirmation_body if message["kind"] == "SubscriptionConfirmation"
-                 else notification.unsubscribe_confirmation_body)
+                 else functools.partial(notification.unsubscribe_confirmation_body,
+                                        subscription_arn=str(row["subscription_arn"])))
         key = await self.signing_key()
         body = await asyncio.to_thread(
             build, message_id=str(message["message_id"]), topic_arn=topic_arn, token=target["token"],

@@ -237,6 +237,7 @@ def unsubscribe_confirmation_body(
     *,
     message_id: str,
     topic_arn: str,
+    subscription_arn: str,
     token: str,
     subscribe_url: str,
     timestamp: dt.datetime,
@@ -246,13 +247,13 @@ def unsubscribe_confirmation_body(
     message: str | None = None,
 ) -> str:
     """The ``UnsubscribeConfirmation`` sent after an endpoint is unsubscribed; its
-    ``SubscribeURL`` lets the endpoint subscribe again."""
+    ``SubscribeURL`` restores the subscription (``message`` defaults to AWS's recorded text)."""
     text = (
         message
         if message is not None
         else (
-            f"This endpoint has been unsubscribed from the topic {topic_arn}. "
-            "To subscribe it again, open the SubscribeURL included in this message."
+            f"You have chosen to deactivate subscription {subscription_arn}.\n"
+            "To cancel this operation and restore the subscription, visit the SubscribeURL included in this message."
         )
     )
     return _confirmation(

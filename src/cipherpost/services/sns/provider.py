@@ -45,8 +45,9 @@ class SnsProvider(TopicOperations, SubscriptionOperations, PublishOperations, De
             await asyncio.sleep(SWEEP_SECONDS)
             try:
                 await self.store.execute("sns_dedup_sweep", now=now_ms())
+                await self.store.execute("sns_unsubscribed_sweep", now=now_ms())
             except Exception:
-                log.exception("sns: sweeping deduplication records failed")
+                log.exception("sns: sweeping expired deduplication and unsubscribe records failed")
 
     def certificate_path(self) -> str:
         """The path part of ``SigningCertURL`` (``/SimpleNotificationService-<id>.pem``)."""

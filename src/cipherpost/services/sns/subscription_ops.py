@@ -101,7 +101,8 @@ class SubscriptionOperations(SnsCore):
         ``Invalid parameter: Topic``) but need not name the token's topic, nor one that exists
         (AWS confirms the token's subscription all the same; we ask for the same account); a
         token not shaped as one is ``Invalid token``, a well-formed token nobody holds
-        ``Invalid parameter: Token``.
+        ``Invalid parameter: Token``. The token of an UnsubscribeConfirmation restores the
+        subscription (:meth:`_restore`).
         """
         parsed = parse_topic_arn(str(topic_arn)) if topic_arn is not None else None
         if parsed is None or parsed[0] != self.region:
@@ -111,8 +112,10 @@ class SubscriptionOperations(SnsCore):
         if not _TOKEN.fullmatch(str(token)):
             raise InvalidParameter("Invalid token")
         row = await self.store.fetch_one("sns_subscription_by_token", token=str(token))
-        subscription = None if row is None else Subscription.from_row(row)
-        if subscription is None or subscription.topic_arn.split(":")[4] != parsed[1]:
+        if row is None:
+            return await self._restore(str(token), parsed[1])
+        subscription = Subscription.from_row(row)
+        if subscription.topic_arn.split(":")[4] != parsed[1]:
             raise InvalidParameter("Invalid parameter: Token")
         topic = await self.find_topic(subscription.topic_arn)
         if topic is None:
@@ -123,6 +126,28 @@ class SubscriptionOperations(SnsCore):
             await self.write_topic(topic.arn, [Step("sns_subscription_confirm", {
                 "subscription_arn": subscription.arn, "authenticated": int(authenticate)})])
         return {"SubscriptionArn": subscription.arn}
+
+    async def _restore(self, token: str, account: str) -> Result:
+        """The SubscribeURL of an UnsubscribeConfirmation (AWS: "To cancel this operation and
+        restore the subscription, visit the SubscribeURL"): the subscription comes back,
+        confirmed, under its ARN; if its endpoint subscribed again since, that one stands.
+
+        :raises InvalidParameter: ``Invalid parameter: Token`` when no restorable subscription
+            of ``account`` holds ``token`` (or it expired, or its topic is gone).
+        """
+        row = await self.store.fetch_one("sns_unsubscribed_by_token", token=token)
+        topic = None
+        if row is not None and str(row["topic_arn"]).split(":")[4] == account and int(row["expires_at"]) > now_ms():
+            topic = await self.find_topic(str(row["topic_arn"]))
+        if row is None or topic is None:
+            raise InvalidParameter("Invalid parameter: Token")
+        current = await self.store.fetch_one("sns_subscription_find", topic_arn=topic.arn,
+                                             protocol=row["protocol"], endpoint=row["endpoint"])
+        steps = [Step("sns_unsubscribed_delete", {"token": token})]
+        if current is None:
+            steps.insert(0, Step("sns_unsubscribed_restore", {"token": token}))
+        await self.write_topic(topic.arn, steps)
+        return {"SubscriptionArn": str((current or row)["subscription_arn"])}
 
     @operation("Unsubscribe")
     async def unsubscribe(self, ctx: RequestContext, params: Params) -> Result:
@@ -147,8 +172,11 @@ class SubscriptionOperations(SnsCore):
         steps = [Step("sns_subscription_delete", {"subscription_arn": subscription.arn}),
                  Step("sns_topic_count_deleted", {"topic_arn": topic.arn, "count": 1})]
         http = subscription.protocol in ("http", "https") and subscription.confirmed
-        if http:
-            token = subscription.token or secrets.token_hex(64)
+        if http:  # a fresh token (as AWS's) restores it: see _restore
+            token = secrets.token_hex(64)
+            steps.insert(0, Step("sns_unsubscribed_insert", {
+                "subscription_arn": subscription.arn, "token": token,
+                "expires_at": now_ms() + subscriptions.TOKEN_LIFETIME_MS}))
             steps += self.confirmation_steps(topic, UNSUBSCRIBE_CONFIRMATION, subscription.arn,
                                              subscription.protocol, subscription.endpoint, token)
         await self.write_topic(topic.arn, steps)

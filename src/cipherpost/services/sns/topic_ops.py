@@ -78,6 +78,7 @@ class TopicOperations(SnsCore):
             return {}
         await self.authorize_topic(ctx, topic, "DeleteTopic")
         await self.write_topic(topic.arn, [Step("sns_subscriptions_delete_of_topic", {"topic_arn": topic.arn}),
+                                           Step("sns_unsubscribed_delete_of_topic", {"topic_arn": topic.arn}),
                                            Step("sns_topic_delete", {"topic_arn": topic.arn})])
         return {}
 

@@ -78,5 +78,23 @@ ALTER TABLE sns_messages ADD COLUMN trace_header TEXT;
 
 -- version: 3
 -- ConfirmSubscription finds a subscription by its token alone (AWS confirms a token given
--- with another topic's ARN of the same account).
+-- with another topic's ARN of the same account); an unsubscribed one stays restorable.
 CREATE INDEX sns_subscriptions_by_token ON sns_subscriptions (token);
+-- An unsubscribed HTTP/S subscription, restorable for three days with the token of its
+-- UnsubscribeConfirmation (AWS: "To cancel this operation and restore the subscription,
+-- visit the SubscribeURL included in this message").
+CREATE TABLE sns_unsubscribed (
+    token            TEXT PRIMARY KEY,
+    subscription_arn TEXT NOT NULL,
+    topic_arn        TEXT NOT NULL,
+    owner_account    TEXT NOT NULL,
+    protocol         TEXT NOT NULL,
+    endpoint         TEXT NOT NULL,
+    authenticated_unsubscribe {int} NOT NULL,
+    attributes       TEXT NOT NULL,
+    principal_arn    TEXT NOT NULL,
+    created_at       {int} NOT NULL,
+    expires_at       {int} NOT NULL
+);
+CREATE INDEX sns_unsubscribed_by_topic ON sns_unsubscribed (topic_arn);
+CREATE INDEX sns_unsubscribed_by_expiry ON sns_unsubscribed (expires_at);

@@ -61,6 +61,38 @@ SELECT subscription_arn, topic_arn, owner_account, protocol, endpoint, status, t
        authenticated_unsubscribe, attributes, principal_arn, created_at
 FROM sns_subscriptions WHERE token = :token;
 
+-- name: sns_unsubscribed_insert
+-- Keep a subscription about to be deleted restorable with :token until :expires_at.
+INSERT INTO sns_unsubscribed (token, subscription_arn, topic_arn, owner_account, protocol, endpoint,
+                              authenticated_unsubscribe, attributes, principal_arn, created_at, expires_at)
+SELECT :token, subscription_arn, topic_arn, owner_account, protocol, endpoint, authenticated_unsubscribe,
+       attributes, principal_arn, created_at, :expires_at
+FROM sns_subscriptions WHERE subscription_arn = :subscription_arn;
+
+-- name: sns_unsubscribed_by_token
+-- The restorable subscription an UnsubscribeConfirmation's token names.
+SELECT subscription_arn, topic_arn, protocol, endpoint, expires_at FROM sns_unsubscribed WHERE token = :token;
+
+-- name: sns_unsubscribed_restore
+-- Restore an unsubscribed subscription, confirmed, under its old ARN.
+INSERT INTO sns_subscriptions (subscription_arn, topic_arn, owner_account, protocol, endpoint, status, token,
+                               token_expires_at, authenticated_unsubscribe, attributes, principal_arn, created_at)
+SELECT subscription_arn, topic_arn, owner_account, protocol, endpoint, 'confirmed', NULL, NULL,
+       authenticated_unsubscribe, attributes, principal_arn, created_at
+FROM sns_unsubscribed WHERE token = :token;
+
+-- name: sns_unsubscribed_delete
+-- Forget a restorable subscription (restored, or superseded).
+DELETE FROM sns_unsubscribed WHERE token = :token;
+
+-- name: sns_unsubscribed_delete_of_topic
+-- Forget the restorable subscriptions of a deleted topic.
+DELETE FROM sns_unsubscribed WHERE topic_arn = :topic_arn;
+
+-- name: sns_unsubscribed_sweep
+-- Forget restorable subscriptions whose token expired.
+DELETE FROM sns_unsubscribed WHERE expires_at <= :now;
+
 -- name: sns_subscription_insert
 -- Create a subscription.
 INSERT INTO sns_subscriptions (subscription_arn, topic_arn, owner_account, protocol, endpoint, status, token,
