@@ -237,3 +237,19 @@ def test_unsubscribe_confirmation_link_restores_the_subscription(server: ServerP
     with pytest.raises(ClientError) as info:  # the link is used up
         sns.confirm_subscription(TopicArn=topic, Token=farewell["Token"])
     assert info.value.response["Error"]["Message"] == "Invalid parameter: Token"
+
+
+def test_unsubscribe_link_dies_with_its_topic(server: ServerProcess, endpoint: Endpoint) -> None:
+    """A topic deleted and created again under its name does not take back the old topic's
+    unsubscribed endpoints."""
+    sns = server.client("sns")
+    topic = new_topic(server)
+    arn = subscribe_confirmed(server, endpoint, topic)
+    sns.unsubscribe(SubscriptionArn=arn)
+    ((_, _, body),) = endpoint.wait(1)
+    link = json.loads(body)["SubscribeURL"].replace("localhost", "127.0.0.1")
+    sns.delete_topic(TopicArn=topic)
+    assert sns.create_topic(Name=topic.rpartition(":")[2])["TopicArn"] == topic
+    status, _, answer = http_get(link)
+    assert status == 400 and b"Invalid parameter: Token" in answer
+    assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
