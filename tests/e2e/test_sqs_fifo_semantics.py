@@ -81,26 +81,67 @@ def test_a_zero_visibility_timeout_does_not_lock_the_group(sqs: Any) -> None:
         assert bodies(got) == ["m1", "m2", "n1"]
     assert [message["Attributes"]["ApproximateReceiveCount"] for message in got] == ["2", "2", "2"]
     assert bodies(sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"]) == ["m1"]
-    assert bodies(receive(sqs, url)) == ["m1", "m2", "n1"]
+    # "g" came back after "h" did (AWS queues a returning group behind the waiting ones).
+    assert bodies(receive(sqs, url)) == ["n1", "m1", "m2"]
 
 
-def test_a_group_is_locked_while_any_of_its_messages_is_in_flight(sqs: Any) -> None:
+def test_a_message_in_flight_holds_back_only_the_newer_messages_of_its_group(sqs: Any) -> None:
     url = fifo_queue(sqs)
     send_all(sqs, url, ("g", "m1"), ("g", "m2"), ("g", "m3"), ("g", "m4"))
     taken = receive(sqs, url, MaxNumberOfMessages=3, VisibilityTimeout=30)
     assert bodies(taken) == ["m1", "m2", "m3"]
     sqs.delete_message(QueueUrl=url, ReceiptHandle=taken[0]["ReceiptHandle"])  # a partial delete
     assert receive(sqs, url) == []
-    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=taken[1]["ReceiptHandle"], VisibilityTimeout=0)
-    assert receive(sqs, url) == []  # m3 is still in flight
     sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=taken[2]["ReceiptHandle"], VisibilityTimeout=0)
+    assert receive(sqs, url) == []  # m2, older than m3, is still in flight
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=taken[1]["ReceiptHandle"], VisibilityTimeout=0)
     again = receive(sqs, url)
     assert bodies(again) == ["m2", "m3", "m4"]
-    for message in again[:2]:
-        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    assert receive(sqs, url) == []  # m4 is in flight
-    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=again[2]["ReceiptHandle"], VisibilityTimeout=0)
-    assert bodies(receive(sqs, url)) == ["m4"]
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=again[0]["ReceiptHandle"], VisibilityTimeout=0)
+    assert bodies(receive(sqs, url)) == ["m2"]  # m3 and m4 are still in flight
+
+
+# Recorded against AWS (LocalStack's test_fifo_message_group_visibility_after_terminate_visibility_timeout
+# and _after_change_message_visibility): the group serves its visible older message although a
+# newer one is in flight, and comes after the group that waited meanwhile.
+@pytest.mark.parametrize("timeout", [0, 1])
+def test_a_group_serves_its_message_that_became_visible_again(sqs: Any, timeout: int) -> None:
+    url = fifo_queue(sqs, VisibilityTimeout="30")
+    send_all(sqs, url, ("g1", "g1-m1"), ("g1", "g1-m2"), ("g2", "g2-m1"))
+    taken = receive(sqs, url, MaxNumberOfMessages=2)
+    assert bodies(taken) == ["g1-m1", "g1-m2"]
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=taken[0]["ReceiptHandle"], VisibilityTimeout=timeout)
+    time.sleep(timeout * 1.2)
+    assert bodies(receive(sqs, url, MaxNumberOfMessages=3)) == ["g2-m1", "g1-m1"]
+
+
+# Recorded against AWS (test_fifo_group_visibility_extends_with_change_message_visibility): of
+# three messages received together, the one whose timeout was extended holds back the newer ones.
+@pytest.mark.parametrize(("extended", "expected"), [(0, []), (1, ["foo"]), (2, ["foo", "bar"])])
+def test_an_extended_message_holds_back_the_newer_ones(sqs: Any, extended: int, expected: list[str]) -> None:
+    url = fifo_queue(sqs, VisibilityTimeout="1")
+    send_all(sqs, url, ("g", "foo"), ("g", "bar"), ("g", "baz"))
+    taken = receive(sqs, url, MaxNumberOfMessages=5)
+    assert bodies(taken) == ["foo", "bar", "baz"]
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=taken[extended]["ReceiptHandle"], VisibilityTimeout=4)
+    time.sleep(2.2)
+    assert bodies(receive(sqs, url, MaxNumberOfMessages=5)) == expected
+
+
+# Recorded against AWS (test_fifo_receive_message_visibility_timeout_shared_in_group and
+# _with_zero_visibility_timeout): groups whose visibility timeout ended come back behind the
+# group never received, in the order they came back.
+def test_returning_groups_queue_up_behind_the_waiting_ones(sqs: Any) -> None:
+    url = fifo_queue(sqs, VisibilityTimeout="1")
+    send_all(sqs, url, ("g1", "g1-m1"), ("g1", "g1-m2"), ("g1", "g1-m3"), ("g2", "g2-m1"), ("g3", "g3-m1"))
+    assert bodies(receive(sqs, url, MaxNumberOfMessages=2)) == ["g1-m1", "g1-m2"]
+    assert bodies(receive(sqs, url, MaxNumberOfMessages=1)) == ["g2-m1"]
+    time.sleep(1.5)
+    assert bodies(receive(sqs, url, VisibilityTimeout=0)) == ["g3-m1", "g1-m1", "g1-m2", "g1-m3", "g2-m1"]
+    zero = fifo_queue(sqs)
+    send_all(sqs, zero, ("g1", "g1-m1"), ("g2", "g2-m1"), ("g2", "g2-m2"), ("g3", "g3-m1"), ("g1", "g1-m2"))
+    assert bodies(receive(sqs, zero, MaxNumberOfMessages=3, VisibilityTimeout=0)) == ["g1-m1", "g1-m2", "g2-m1"]
+    assert bodies(receive(sqs, zero, VisibilityTimeout=0)) == ["g3-m1", "g1-m1", "g1-m2", "g2-m1", "g2-m2"]
 
 
 def test_the_group_comes_back_in_order_when_its_visibility_timeout_ends(sqs: Any) -> None:
@@ -131,7 +172,7 @@ def test_a_delayed_message_holds_back_the_newer_messages_of_its_group(sqs: Any) 
     send_all(sqs, url, ("g", "m2"), ("h", "n1"))
     assert bodies(receive(sqs, url, VisibilityTimeout=0)) == ["n1"]
     time.sleep(1.1)
-    assert bodies(receive(sqs, url)) == ["m1", "m2", "n1"]
+    assert bodies(receive(sqs, url)) == ["n1", "m1", "m2"]  # "h" was back before m1's delay ended
 
 
 @pytest.mark.parametrize("unlock", ["delete", "delete_batch", "visibility_zero"])

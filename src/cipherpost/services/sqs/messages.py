@@ -170,13 +170,15 @@ def _sent(params: Mapping[str, Any], md5_body: str, results: Sequence[StepResult
 
 
 def fifo_order(rows: Sequence[Row]) -> list[Row]:
-    """FIFO received messages in AWS's order: group by group (groups in the order of their
-    oldest message here), each group's messages in sequence order."""
+    """FIFO received messages in the order AWS serves them: group by group, groups in the
+    order they became available (``group_available_at``, then their oldest message here),
+    each group's messages in sequence order."""
     heads: dict[str | None, int] = {}
     for row in rows:
         seq = int(row["seq"])
         heads[row["group_id"]] = min(seq, heads.get(row["group_id"], seq))
-    return sorted(rows, key=lambda row: (heads[row["group_id"]], int(row["seq"])))
+    return sorted(rows, key=lambda row: (int(row["group_available_at"] or 0), heads[row["group_id"]],
+                                         int(row["seq"])))
 
 
 class MessageStore:
@@ -241,8 +243,10 @@ class MessageStore:
         await self.store.execute("sqs_messages_release", queue_id=queue.queue_id, token=token, now=now)
 
     async def received_under(self, queue: Queue, token: str, now: int) -> list[Row]:
-        """Messages still in flight under the receive ``token`` (ReceiveRequestAttemptId retries)."""
-        return await self.store.fetch_all("sqs_messages_by_token", queue_id=queue.queue_id, token=token, now=now)
+        """Messages still in flight under the receive ``token`` (ReceiveRequestAttemptId retries),
+        in the order that receive returned them."""
+        rows = await self.store.fetch_all("sqs_messages_by_token", queue_id=queue.queue_id, token=token, now=now)
+        return fifo_order(rows) if queue.fifo else rows
 
     async def delete(self, queue: Queue, receipt: Receipt, now: int) -> bool:
         """Delete a message; a FIFO queue needs its latest, unexpired receipt handle. True if

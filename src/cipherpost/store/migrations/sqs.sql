@@ -89,3 +89,13 @@ CREATE INDEX sqs_messages_by_group ON sqs_messages (queue_id, group_id, visible_
 -- messages at a time (sql/sqs.sql, sqs_receive_fifo): without this index that walk runs over
 -- every message of the queue between a group's messages.
 CREATE INDEX sqs_messages_by_group_seq ON sqs_messages (queue_id, group_id, seq) WHERE group_id IS NOT NULL;
+
+-- version: 5
+-- FIFO receives serve message groups in the order each became available (sql/sqs.sql,
+-- sqs_receive_fifo). `group_available_at`: when the group of a message became available, as
+-- of the message's latest receive (orders that receive's groups, and a retry's). The index
+-- finds groups whose head was received and is visible again in the order they came back,
+-- without walking the backlog of never-received messages the visibility index holds first.
+ALTER TABLE sqs_messages ADD COLUMN group_available_at {int};
+CREATE INDEX sqs_messages_returned ON sqs_messages (queue_id, visible_at, seq)
+    WHERE receive_count > 0 AND group_id IS NOT NULL;

@@ -165,34 +165,59 @@ RETURNING message_id, seq, body, body_encoding, md5_body, message_attributes, md
           group_id, dedup_id, dead_letter_source_arn, sealed_arn;
 
 -- name: sqs_receive_fifo
--- FIFO queue: take up to :n messages in flight, one message group at a time ("Amazon SQS FIFO
--- queue logic": a receive returns as many messages of one group as it can before the next group),
--- groups in the order of their oldest available message, each group's messages in order.
--- A group is available only while none of its messages is in flight, and a message only while no
--- older message of its group is hidden (in flight or still delayed).
--- `heads`: the groups among the first :n available messages (every group that can contribute has
--- its oldest available message there); `last`: the seq of each such group's :n-th message from
--- its head, so each group is read over at most :n rows (index sqs_messages_by_group_seq) instead of
--- its whole backlog; CROSS JOIN keeps SQLite on that plan: the groups first, then each one's range.
+-- FIFO queue: take up to :n available messages in flight, one message group at a time ("Amazon
+-- SQS FIFO queue logic": a receive returns as many messages of one group as it can before the
+-- next group), each group's messages in order.
+-- A message is available while no older message of its group is hidden (in flight or still
+-- delayed): a group with a message in flight still serves its older messages that became
+-- visible again, never the newer ones.
+-- Groups are served in the order they became available, that is, when their head (oldest
+-- message) became visible: AWS queues a group whose visibility timeout ended (or was ended by
+-- ChangeMessageVisibility) behind the groups that waited meanwhile, so a group never received
+-- comes before one received earlier and back since. Each message taken records that time
+-- (group_available_at) so the caller can put the groups in order.
+-- `h`: the groups found by two bounded walks: `a`, the first :n available messages in sequence
+-- order (a group found there has its head there too: the head is older and available), and `b`,
+-- the first :n heads that were received and are visible again, in the order they became
+-- visible (index sqs_messages_returned); `hm`, each one's head. `last`: the seq of each group's
+-- :n-th message from its head, so each group is read over at most :n rows (index
+-- sqs_messages_by_group_seq) instead of its whole backlog; CROSS JOIN keeps SQLite on that
+-- plan: the groups first, then each one's range.
 UPDATE sqs_messages
 SET visible_at = :visible_until, receive_count = receive_count + 1,
-    first_received_at = COALESCE(first_received_at, :now), receipt_token = :token
-WHERE queue_id = :queue_id AND +visible_at <= :now AND message_id IN (
-    SELECT m.message_id
-    FROM (SELECT heads.group_id, heads.head,
+    first_received_at = COALESCE(first_received_at, :now), receipt_token = :token,
+    group_available_at = picked.available_at
+FROM (
+    SELECT m.message_id AS picked_id, g.available_at
+    FROM (SELECT heads.group_id, heads.head, heads.available_at,
                  COALESCE((SELECT x.seq FROM sqs_messages x
                            WHERE x.queue_id = :queue_id AND x.group_id = heads.group_id AND x.seq >= heads.head
                            ORDER BY x.seq LIMIT 1 OFFSET :n - 1), 9223372036854775807) AS last
-          FROM (SELECT a.group_id, MIN(a.seq) AS head
-                FROM (SELECT c.group_id, c.seq FROM sqs_messages c
-                      WHERE c.queue_id = :queue_id AND +c.visible_at <= :now AND c.sent_at > :expired_before
-                        AND c.receive_count < :max_receive_count
-                        AND NOT EXISTS (
-                            SELECT 1 FROM sqs_messages f
-                            WHERE f.queue_id = :queue_id AND f.group_id = c.group_id AND f.visible_at > :now
-                              AND (f.receive_count > 0 OR f.seq < c.seq))
-                      ORDER BY c.seq LIMIT :n) a
-                GROUP BY a.group_id) heads) g
+          FROM (SELECT h.group_id, h.head, hm.visible_at AS available_at
+                FROM (SELECT cand.group_id, MIN(cand.seq) AS head
+                      FROM (SELECT * FROM (
+                                SELECT c.group_id, c.seq FROM sqs_messages c
+                                WHERE c.queue_id = :queue_id AND +c.visible_at <= :now
+                                  AND c.sent_at > :expired_before AND c.receive_count < :max_receive_count
+                                  AND NOT EXISTS (
+                                      SELECT 1 FROM sqs_messages f
+                                      WHERE f.queue_id = :queue_id AND f.group_id = c.group_id
+                                        AND f.visible_at > :now AND f.seq < c.seq)
+                                ORDER BY c.seq LIMIT :n) a
+                            UNION ALL
+                            SELECT * FROM (
+                                SELECT r.group_id, r.seq FROM sqs_messages r
+                                WHERE r.queue_id = :queue_id AND r.visible_at <= :now AND r.receive_count > 0
+                                  AND r.group_id IS NOT NULL AND r.sent_at > :expired_before
+                                  AND r.receive_count < :max_receive_count
+                                  AND NOT EXISTS (
+                                      SELECT 1 FROM sqs_messages f
+                                      WHERE f.queue_id = :queue_id AND f.group_id = r.group_id AND f.seq < r.seq)
+                                ORDER BY r.visible_at, r.seq LIMIT :n) b) cand
+                      GROUP BY cand.group_id) h
+                CROSS JOIN sqs_messages hm
+                WHERE hm.queue_id = :queue_id AND hm.seq = h.head
+                ORDER BY available_at, h.head LIMIT :n) heads) g
     CROSS JOIN sqs_messages m
     WHERE m.queue_id = :queue_id AND m.group_id = g.group_id AND m.seq >= g.head AND m.seq <= g.last
       AND +m.visible_at <= :now AND m.sent_at > :expired_before
@@ -200,16 +225,18 @@ WHERE queue_id = :queue_id AND +visible_at <= :now AND message_id IN (
       AND NOT EXISTS (
           SELECT 1 FROM sqs_messages f
           WHERE f.queue_id = :queue_id AND f.group_id = m.group_id AND f.visible_at > :now AND f.seq < m.seq)
-    ORDER BY g.head, m.seq LIMIT :n)
+    ORDER BY g.available_at, g.head, m.seq LIMIT :n) picked
+WHERE sqs_messages.queue_id = :queue_id AND sqs_messages.message_id = picked.picked_id
+  AND +sqs_messages.visible_at <= :now
 RETURNING message_id, seq, body, body_encoding, md5_body, message_attributes, md5_message_attributes,
           system_attributes, md5_system_attributes, sender_id, sent_at, receive_count, first_received_at,
-          group_id, dedup_id, dead_letter_source_arn, sealed_arn;
+          group_id, dedup_id, dead_letter_source_arn, sealed_arn, group_available_at;
 
 -- name: sqs_messages_by_token
 -- The messages one receive took (ReceiveRequestAttemptId retries), still in flight under that receive.
 SELECT message_id, seq, body, body_encoding, md5_body, message_attributes, md5_message_attributes,
        system_attributes, md5_system_attributes, sender_id, sent_at, receive_count, first_received_at,
-       group_id, dedup_id, dead_letter_source_arn, sealed_arn
+       group_id, dedup_id, dead_letter_source_arn, sealed_arn, group_available_at
 FROM sqs_messages WHERE queue_id = :queue_id AND receipt_token = :token AND visible_at > :now
 ORDER BY seq;
 
