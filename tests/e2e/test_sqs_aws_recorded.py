@@ -202,6 +202,26 @@ def test_recorded_wording(server: ServerProcess) -> None:
                                             "another with the same name.")
 
 
+def test_batch_results_leave_out_empty_lists(server: ServerProcess) -> None:
+    """Recorded: a SendMessageBatch without failures has no "Failed" member (the JSON protocol
+    leaves out empty lists; the other batch operations answer alike)."""
+    sqs = server.client("sqs")
+    url = new_queue(sqs)
+    sent = sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "a", "MessageBody": "one"},
+                                                         {"Id": "b", "MessageBody": "two"}])
+    assert sorted(entry["Id"] for entry in sent["Successful"]) == ["a", "b"] and "Failed" not in sent
+    handles = [message["ReceiptHandle"] for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2)[
+        "Messages"]]
+    changed = sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+        {"Id": f"e{index}", "ReceiptHandle": handle, "VisibilityTimeout": 5} for index, handle in enumerate(handles)])
+    assert len(changed["Successful"]) == 2 and "Failed" not in changed
+    deleted = sqs.delete_message_batch(QueueUrl=url, Entries=[
+        {"Id": f"e{index}", "ReceiptHandle": handle} for index, handle in enumerate(handles)])
+    assert len(deleted["Successful"]) == 2 and "Failed" not in deleted
+    failed = sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": "bad", "ReceiptHandle": "garbage"}])
+    assert [entry["Id"] for entry in failed["Failed"]] == ["bad"] and "Successful" not in failed
+
+
 def test_publish_trace_header_reaches_subscribed_queues(server: ServerProcess) -> None:
     """Standard topics deliver within Publish; FIFO ones through the stored message and the worker."""
     sqs = server.client("sqs")

@@ -48,6 +48,18 @@ def _expired(handle: str) -> InvalidParameterValue:
                                  f"has expired.")
 
 
+def _batch_result(successful: list[Result], failed: list[Result]) -> Result:
+    """A batch operation's result. AWS's JSON answers leave out an empty list (recorded for a
+    SendMessageBatch without failures; the SDKs tell "no failures" from an absent member, e.g.
+    the Java SDK v2's ``hasFailed()``); the Query protocol's XML has no element for either way."""
+    result: Result = {}
+    if successful:
+        result["Successful"] = successful
+    if failed:
+        result["Failed"] = failed
+    return result
+
+
 def _failure(entry_id: str, error: AwsError) -> Result:
     return {"Id": entry_id, "SenderFault": error.sender_fault, "Code": error.code, "Message": error.message}
 
@@ -130,7 +142,7 @@ class MessageOperations(SqsCore):
             good.append((str(entry["Id"]), message))
         sent = await self.send(ctx, queue, [message for _, message in good]) if good else []
         successful = [{"Id": entry_id, **_sent_result(item)} for (entry_id, _), item in zip(good, sent, strict=True)]
-        return {"Successful": successful, "Failed": failed}
+        return _batch_result(successful, failed)
 
     @operation("ReceiveMessage")
     async def receive_message(self, ctx: RequestContext, params: Params) -> Result:
@@ -300,7 +312,7 @@ class MessageOperations(SqsCore):
                 raise outcome
             else:
                 successful.append(outcome)
-        return {"Successful": successful, "Failed": failed}
+        return _batch_result(successful, failed)
 
     async def _change_visibility(self, queue: Queue, params: Mapping[str, Any]) -> None:
         handle = str(required(params, "ReceiptHandle"))
