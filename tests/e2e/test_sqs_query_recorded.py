@@ -70,3 +70,15 @@ def test_get_queue_url_without_action_is_unknown_operation(server: ServerProcess
     status, _, body = http_get(prepared.url, headers=dict(prepared.headers), method="GET")
     assert status == 404
     assert b"<UnknownOperationException" in body
+
+
+def test_receive_without_messages_is_an_empty_result(server: ServerProcess) -> None:
+    """Recorded: an empty queue answers ReceiveMessage with ``<ReceiveMessageResult/>``."""
+    url = new_queue(server)
+    params = urllib.parse.urlencode({"Action": "ReceiveMessage", "Version": "2012-11-05"})
+    request = AWSRequest("GET", f"{server.url}{urllib.parse.urlsplit(url).path}?{params}")
+    SigV4Auth(Credentials(server.access_key_id, server.secret_access_key), "sqs", REGION).add_auth(request)
+    prepared = request.prepare()
+    status, _, body = http_get(prepared.url, headers=dict(prepared.headers), method="GET")
+    assert status == 200
+    assert b"<ReceiveMessageResult/><ResponseMetadata>" in body

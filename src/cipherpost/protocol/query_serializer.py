@@ -52,12 +52,17 @@ def _open_root(tag: str, ns: str | None) -> str:
 
 
 @functools.cache
-def _envelope(service: str, operation: str, result_wrapper: str | None) -> tuple[str, str, str]:
+def _envelope(service: str, operation: str, result_wrapper: str | None,
+              empty: bool = False) -> tuple[str, str, str]:
     """The fixed text around an operation's result: what goes before it, between it and
-    the request id, and after the request id (built once per operation)."""
+    the request id, and after the request id (built once per operation). An ``empty``
+    result is one self-closing element, as AWS answers it (SQS, recorded: a ReceiveMessage
+    without messages is ``<ReceiveMessageResult/>``)."""
     root = f"{operation}Response"
     head, middle = _open_root(root, namespace(service)), "<ResponseMetadata><RequestId>"
-    if result_wrapper is not None:
+    if result_wrapper is not None and empty:
+        middle = f"<{result_wrapper}/>{middle}"
+    elif result_wrapper is not None:
         head += f"<{result_wrapper}>"
         middle = f"</{result_wrapper}>{middle}"
     return head, middle, f"</RequestId></ResponseMetadata></{root}>"
@@ -66,10 +71,12 @@ def _envelope(service: str, operation: str, result_wrapper: str | None) -> tuple
 def serialize_output(service: str, plan: OperationPlan, result: Mapping[str, Any],
                      request_id: str) -> HttpResponse:
     """A 200 response with the operation's output as Query XML."""
-    head, middle, tail = _envelope(service, plan.name, None if plan.output is None else plan.result_wrapper)
-    parts = [head]
+    parts = [""]
     if plan.output is not None:
         _members(plan.output, result, parts)
+    wrapper = None if plan.output is None else plan.result_wrapper
+    head, middle, tail = _envelope(service, plan.name, wrapper, len(parts) == 1)
+    parts[0] = head
     parts += (middle, escape(request_id), tail)
     return HttpResponse(200, [("Content-Type", CONTENT_TYPE), ("x-amzn-RequestId", request_id)],
                         "".join(parts).encode())
