@@ -202,3 +202,28 @@ def test_redrive_policy_checks_the_target(sqs: Any) -> None:
     with pytest.raises(sqs.exceptions.InvalidAttributeValue):
         sqs.create_queue(QueueName=unique("src"), Attributes={
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": arn_of(sqs, denying), "maxReceiveCount": 1001})})
+
+
+# Recorded against AWS (test_fifo_change_to_high_throughput_after_creation and
+# _to_regular_throughput_after_creation): an id sent before the DeduplicationScope changed
+# keeps deduplicating what it covered then; ids sent only in other groups do not start to.
+def test_deduplication_ids_outlive_a_scope_change(sqs: Any) -> None:
+    url = fifo_queue(sqs, DeduplicationScope="queue")
+    first = sqs.send_message(QueueUrl=url, MessageBody="1", MessageGroupId="g1", MessageDeduplicationId="d")
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"DeduplicationScope": "messageGroup",
+                                                       "FifoThroughputLimit": "perMessageGroupId"})
+    for group in ("g1", "g2"):
+        again = sqs.send_message(QueueUrl=url, MessageBody="2", MessageGroupId=group, MessageDeduplicationId="d")
+        assert (again["MessageId"], again["SequenceNumber"]) == (first["MessageId"], first["SequenceNumber"])
+    grouped = fifo_queue(sqs, DeduplicationScope="messageGroup", FifoThroughputLimit="perMessageGroupId")
+    first = sqs.send_message(QueueUrl=grouped, MessageBody="1", MessageGroupId="g1", MessageDeduplicationId="d")
+    sqs.set_queue_attributes(QueueUrl=grouped, Attributes={"DeduplicationScope": "queue",
+                                                           "FifoThroughputLimit": "perQueue"})
+    assert sqs.send_message(QueueUrl=grouped, MessageBody="2", MessageGroupId="g1",
+                            MessageDeduplicationId="d")["MessageId"] == first["MessageId"]
+    other = sqs.send_message(QueueUrl=grouped, MessageBody="3", MessageGroupId="g2", MessageDeduplicationId="d")
+    assert other["MessageId"] != first["MessageId"]
+    assert sqs.send_message(QueueUrl=grouped, MessageBody="4", MessageGroupId="g3",
+                            MessageDeduplicationId="d")["MessageId"] == other["MessageId"]
+    got = sqs.receive_message(QueueUrl=grouped, MaxNumberOfMessages=10)["Messages"]
+    assert sorted(message["Body"] for message in got) == ["1", "3"]

@@ -124,10 +124,22 @@ def load_attributes(text: str | None) -> Attributes:
     return out
 
 
-def dedup_key(queue: Queue, group_id: str | None, dedup_id: str) -> str:
-    """The key a deduplication id is unique under (DeduplicationScope: queue or messageGroup)."""
-    # Length-prefixed, so no pair of (group, id) collides; no NUL (PostgreSQL TEXT refuses it).
-    return f"{len(group_id or '')}:{group_id or ''}:{dedup_id}" if queue.deduplication_per_group else dedup_id
+def dedup_keys(queue: Queue, group_id: str | None, dedup_id: str) -> tuple[str, str]:
+    """(the key a message claims, the key of the other scope) for a deduplication id.
+
+    DeduplicationScope ``queue`` keys an id by itself, ``messageGroup`` by its group and
+    itself. A message claims the key of the queue's scope, and is a duplicate too while an id
+    recorded under the other scope matches it (the queue's scope changed in the last five
+    minutes): an id sent before the change keeps deduplicating what it covered then, in
+    particular a resend to the same group, under either scope. AWS's recordings agree: a
+    queue changed to ``messageGroup`` still drops an id sent before in another group, one
+    changed to ``queue`` still delivers an id seen only in other groups.
+    """
+    # Length-prefixed, so no two (group, id) pairs share a key; no NUL (PostgreSQL TEXT
+    # refuses it). A raw id shaped like such a key ("1:g:d") meets the other scope's key of
+    # that pair: harmless, as any sender to the queue can claim any (group, id) anyway.
+    per_group = f"{len(group_id or '')}:{group_id or ''}:{dedup_id}"
+    return (per_group, dedup_id) if queue.deduplication_per_group else (dedup_id, per_group)
 
 
 @dataclass(slots=True)  # not frozen (made per message; frozen __init__ costs ~5x): never mutated
@@ -209,7 +221,7 @@ class MessageStore:
             return [Step("sqs_queue_next_seq", params), Step("sqs_message_insert_standard", params)]
         if message.dedup_id is None:  # (a FIFO message always has one: fifo.message_ids)
             return [Step("sqs_queue_next_seq", params), Step("sqs_message_insert", params)]
-        params["dedup_key"] = dedup_key(queue, message.group_id, message.dedup_id)
+        params["dedup_key"], params["other_key"] = dedup_keys(queue, message.group_id, message.dedup_id)
         params["dedup_expires_at"] = now + DEDUP_INTERVAL_MS
         return [Step("sqs_dedup_expire", params), Step("sqs_dedup_claim", params),
                 Step("sqs_queue_next_seq_claimed", params), Step("sqs_message_insert_claimed", params),

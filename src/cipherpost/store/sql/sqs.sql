@@ -103,9 +103,12 @@ FROM sqs_queues WHERE queue_id = :queue_id;
 DELETE FROM sqs_dedup WHERE queue_id = :queue_id AND dedup_key = :dedup_key AND expires_at <= :sent_at;
 
 -- name: sqs_dedup_claim
--- FIFO: claim a deduplication id for a message; no row when it is taken (a duplicate).
+-- FIFO: claim a deduplication id for a message; no row when it is taken, or when the other
+-- scope's key of the id is held and unexpired (a duplicate: messages.dedup_keys).
 INSERT INTO sqs_dedup (queue_id, dedup_key, message_id, expires_at)
-VALUES (:queue_id, :dedup_key, :message_id, :dedup_expires_at)
+SELECT :queue_id, :dedup_key, :message_id, :dedup_expires_at
+WHERE NOT EXISTS (SELECT 1 FROM sqs_dedup o
+                  WHERE o.queue_id = :queue_id AND o.dedup_key = :other_key AND o.expires_at > :sent_at)
 ON CONFLICT (queue_id, dedup_key) DO NOTHING;
 
 -- name: sqs_queue_next_seq_claimed
@@ -134,8 +137,10 @@ UPDATE sqs_dedup SET seq = (SELECT last_seq FROM sqs_queues WHERE queue_id = :qu
 WHERE queue_id = :queue_id AND dedup_key = :dedup_key AND message_id = :message_id;
 
 -- name: sqs_dedup_get
--- FIFO: the message that holds a deduplication id.
-SELECT message_id, seq FROM sqs_dedup WHERE queue_id = :queue_id AND dedup_key = :dedup_key;
+-- FIFO: the message that holds a deduplication id (under the queue's scope, else the other's).
+SELECT message_id, seq FROM sqs_dedup
+WHERE queue_id = :queue_id AND dedup_key IN (:dedup_key, :other_key) AND expires_at > :sent_at
+ORDER BY CASE WHEN dedup_key = :dedup_key THEN 0 ELSE 1 END LIMIT 1;
 
 -- name: sqs_dedup_sweep
 -- Forget deduplication ids past their interval.
