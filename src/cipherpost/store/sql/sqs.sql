@@ -184,10 +184,12 @@ RETURNING message_id, seq, body, body_encoding, md5_body, message_attributes, md
 -- `h`: the groups found by two bounded walks: `a`, the first :n available messages in sequence
 -- order (a group found there has its head there too: the head is older and available), and `b`,
 -- the first :n heads that were received and are visible again, in the order they became
--- visible (index sqs_messages_returned); `hm`, each one's head. `last`: the seq of each group's
--- :n-th message from its head, so each group is read over at most :n rows (index
--- sqs_messages_by_group_seq) instead of its whole backlog; CROSS JOIN keeps SQLite on that
--- plan: the groups first, then each one's range.
+-- visible (index sqs_messages_returned); `hm`, each one's head. (When one group's backlog fills
+-- `a`, groups beyond it wait for the next receive even if they waited longer: AWS promises no
+-- order between groups, and walking further would read that backlog on every receive.)
+-- `last`: the seq of each group's :n-th message from its head, so each group is read over at
+-- most :n rows (index sqs_messages_by_group_seq) instead of its whole backlog; CROSS JOIN keeps
+-- SQLite on that plan: the groups first, then each one's range.
 UPDATE sqs_messages
 SET visible_at = :visible_until, receive_count = receive_count + 1,
     first_received_at = COALESCE(first_received_at, :now), receipt_token = :token,
