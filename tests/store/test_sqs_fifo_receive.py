@@ -5,12 +5,14 @@ Times are explicit, so the cases do not depend on the clock."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
 from typing import Any
-
-from conftest import Opener
 
 from cipherpost.services.sqs.messages import fifo_order
 from cipherpost.store import Step, Store
+
+# (not imported from conftest: with tests/unit collected too, another conftest takes that name)
+Opener = Callable[[], Coroutine[Any, Any, Store]]
 
 QUEUE = "fifo"
 UNLIMITED = 1 << 62

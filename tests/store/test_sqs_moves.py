@@ -4,11 +4,13 @@ a queue deleted after the caller looked it up moves nothing and loses nothing.""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from conftest import Opener
-
 from cipherpost.store import Step, Store
+
+# (not imported from conftest: with tests/unit collected too, another conftest takes that name)
+Opener = Callable[[], Coroutine[Any, Any, Store]]
 
 ACCOUNT = "000000000000"
 
