@@ -38,6 +38,8 @@ def test_fifo_order_within_group_and_sequence_numbers(sqs: Any) -> None:
                                 MessageDeduplicationId=f"d{index}")
         sequence.append(int(sent["SequenceNumber"]))
     assert sequence == sorted(sequence) and len(set(sequence)) == 5
+    # "The large, non-consecutive number that Amazon SQS assigns to each message" (20 digits).
+    assert all(len(str(number)) == 20 for number in sequence) and sequence[1] - sequence[0] > 1
     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3, AttributeNames=["All"])["Messages"]
     assert [m["Body"] for m in got] == ["m0", "m1", "m2"]
     assert got[0]["Attributes"]["MessageGroupId"] == "g"

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import hashlib
 import json
 import uuid
 from collections.abc import Mapping, Sequence
@@ -94,9 +96,21 @@ def decode_receipt(receipt_handle: str, queue: Queue) -> Receipt:
     return Receipt(parts[0], parts[1], parts[2])
 
 
-def sequence_number(seq: int) -> str:
-    """SequenceNumber: a large, strictly increasing decimal string per queue."""
-    return f"{seq:020d}"
+#: Apart from a queue's base, consecutive messages' SequenceNumbers are this far apart.
+SEQUENCE_STRIDE: Final = 1 << 16
+
+
+@functools.lru_cache(maxsize=4096)
+def _sequence_base(queue_id: str) -> int:
+    """Where a queue's SequenceNumbers start: 10**19 plus up to 8 * 10**18, from its id."""
+    return 10**19 + int.from_bytes(hashlib.sha256(queue_id.encode("utf-8")).digest()[:8], "big") % (8 * 10**18)
+
+
+def sequence_number(queue_id: str, seq: int) -> str:
+    """SequenceNumber of a queue's ``seq``-th message: "the large, non-consecutive number that
+    Amazon SQS assigns to each message", 20 digits as AWS shows them, increasing per queue
+    (seq below 10**15: a queue's ``last_seq`` would take 30 years at a million a second)."""
+    return str(_sequence_base(queue_id) + seq * SEQUENCE_STRIDE)
 
 
 def _dump_attributes(attributes: Attributes) -> str | None:
@@ -178,7 +192,7 @@ def _sent(params: Mapping[str, Any], md5_body: str, results: Sequence[StepResult
         return None
     fifo = "dedup_key" in params
     return Sent(message_id, md5_body, params["md5_message_attributes"], params["md5_system_attributes"],
-                sequence_number(seq) if fifo else None)
+                sequence_number(str(params["queue_id"]), seq) if fifo else None)
 
 
 def fifo_order(rows: Sequence[Row]) -> list[Row]:

@@ -52,7 +52,7 @@ def select_attributes(attributes: Attributes, names: Iterable[str] | None) -> At
     return {name: value for name, value in attributes.items() if name in exact or name.startswith(prefixes)}
 
 
-def _system_values(row: Row, fifo: bool) -> dict[str, str | None]:
+def _system_values(row: Row, queue_id: str, fifo: bool) -> dict[str, str | None]:
     seq = int(row["seq"])
     trace = load_attributes(row["system_attributes"]).get("AWSTraceHeader")
     return {
@@ -60,7 +60,7 @@ def _system_values(row: Row, fifo: bool) -> dict[str, str | None]:
         "SentTimestamp": str(row["sent_at"]),
         "ApproximateReceiveCount": str(row["receive_count"]),
         "ApproximateFirstReceiveTimestamp": str(row["first_received_at"]),
-        "SequenceNumber": sequence_number(seq) if fifo else None,
+        "SequenceNumber": sequence_number(queue_id, seq) if fifo else None,
         "MessageDeduplicationId": row["dedup_id"] if fifo else None,
         "MessageGroupId": row["group_id"],
         "AWSTraceHeader": trace["StringValue"] if trace else None,
@@ -78,7 +78,7 @@ def render_message(row: Row, body: str, *, queue_id: str, token: str, fifo: bool
         "Body": body,
     }
     if system:
-        values = _system_values(row, fifo)
+        values = _system_values(row, queue_id, fifo)
         chosen: Mapping[str, str] = {name: value for name in system if (value := values[name]) is not None}
         if chosen:
             message["Attributes"] = dict(chosen)
