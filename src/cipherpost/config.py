@@ -108,7 +108,9 @@ class Settings:
     tls_hosts: tuple[str, ...] = ()
     """Extra host names / IPs for the generated server certificate."""
     dev: bool = False
-    """Permissive development mode: any access key is accepted without checking its secret."""
+    """Permissive development mode: any access key Cipherpost did not issue is accepted without
+    checking its secret (as an account root); keys it issued (IAM users', STS sessions') still
+    authenticate as their principals."""
     max_body_bytes: int = 4 * 1024 * 1024
     """Largest request body accepted."""
     max_clock_skew: int = 900

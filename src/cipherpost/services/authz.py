@@ -2,7 +2,8 @@
 
 A provider asks ``authz.enforce(ctx, await authz.decide(ctx, "sqs:SendMessage", queue_arn, ...))``.
 This module adds what only the running system knows — the caller's identity policies
-(from IAM), the global condition keys of the request (aws:SourceIp,
+and principal tags (aws:PrincipalTag/<key>, from IAM, cached with the policies), the
+global condition keys of the request (aws:SourceIp,
 aws:SecureTransport, aws:SourceVpce, aws:CurrentTime, kms:ViaService, ...) and of the
 resource (aws:ResourceTag/<key>, from the tags the provider passes) — then
 evaluates with :func:`cipherpost.policy.evaluate` and, on denial, raises the calling
@@ -12,12 +13,13 @@ service's own error with a message naming principal, action, resource and the re
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
 from cipherpost.context import Caller, RequestContext
 from cipherpost.errors import AccessDenied, AwsError
 from cipherpost.policy import ContextValue, Decision, Grant, Policy, Principal, Request, evaluate, root_allowed
+from cipherpost.policy.principal_tags import principal_tag_keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,16 @@ class CallerPolicies:
     """The permissions boundary, if one is set."""
     session: tuple[Policy, ...] = ()
     """STS session policies of a role session (empty: no limit)."""
+    tags: tuple[tuple[str, str], ...] = ()
+    """The principal's tags: a user's IAM tags; a role session's role tags overridden by its
+    session tags (see :mod:`cipherpost.policy.principal_tags`)."""
+    transitive_tags: tuple[tuple[str, str], ...] = ()
+    """A role session's transitive session tags, passed on to the sessions it starts."""
+    tag_keys: Mapping[str, ContextValue] = field(default_factory=dict, compare=False)
+    """``aws:PrincipalTag/<key>`` condition keys of ``tags``, built once when loaded."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tag_keys", principal_tag_keys(self.tags))
 
 
 NO_POLICIES = CallerPolicies()
@@ -185,6 +197,8 @@ class Authorizer:
             return root_allowed(who.arn, action, resource)
         policies = await self.identities.policies_for(who)
         keys = request_keys(ctx, through_network=direct)
+        if policies.tag_keys:
+            keys.update(policies.tag_keys)  # aws:PrincipalTag/*, loaded (and cached) with the policies
         if callable(resource_tags):
             in_play = (resource_policy, endpoint, policies.boundary, *policies.identity, *policies.session)
             resource_tags = (await resource_tags()) if any(

@@ -1,8 +1,8 @@
-"""STS: GetCallerIdentity, AssumeRole (trust policies enforced) and GetSessionToken.
+"""STS: GetCallerIdentity, AssumeRole (trust policies enforced, session tags) and GetSessionToken.
 
 Temporary credentials are access keys (``ASIA…``) with a session token (stored as its
-SHA-256) and an expiry the authenticator enforces; a role session's role and session
-policies are recorded in ``sts_sessions`` so authorization can find them.
+SHA-256) and an expiry the authenticator enforces; a role session's role, session
+policies and session tags are recorded in ``sts_sessions`` so authorization can find them.
 """
 
 from __future__ import annotations
@@ -18,11 +18,18 @@ from cipherpost.auth.authenticate import token_hash
 from cipherpost.auth.credentials import new_access_key_id
 from cipherpost.context import Caller, RequestContext
 from cipherpost.errors import AccessDenied
-from cipherpost.policy import STS_SESSION_POLICY_MAX_CHARS, PolicySyntaxError, parse_policy, validate_policy
+from cipherpost.policy import (
+    STS_SESSION_POLICY_MAX_CHARS,
+    ContextValue,
+    PolicySyntaxError,
+    parse_policy,
+    validate_policy,
+)
 from cipherpost.services.base import Params, Provider, Result, operation
 from cipherpost.services.iam.errors import PackedPolicyTooLarge, StsMalformedPolicyDocument, ValidationError
 from cipherpost.services.iam.names import assumed_role_arn, check_session_name
-from cipherpost.store import Step
+from cipherpost.services.sts_tags import SessionTags, packed_size, session_tags
+from cipherpost.store import Row, Step
 
 _ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role(/(?:[\x21-\x7e]*/)?)([\w+=,.@-]+)$", re.ASCII)
 ROLE_CHAINING_MAX = 3600
@@ -72,28 +79,52 @@ class StsProvider(Provider):
             raise ValidationError(f"{params['RoleArn']} is invalid")
         account, _, role_name = match.groups()
         session_name = check_session_name(params["RoleSessionName"])
+        calling = await self.authz.identities.policies_for(ctx.caller)
+        tags = session_tags(params.get("Tags"), params.get("TransitiveTagKeys"), calling.transitive_tags)
         role = await self.runtime.store.fetch_one("iam_entity_get", account_id=account, kind="role",
                                                   name_key=role_name.lower())
-        trust = None if role is None else parse_policy(str(role["trust_policy"])).named("trust policy")
-        context = {"sts:ExternalId": params["ExternalId"]} if params.get("ExternalId") else None
-        decision = await self.authz.decide(ctx, "sts:AssumeRole", params["RoleArn"], resource_policy=trust,
-                                           resource_account=account, trust_policy=True, context=context)
-        if role is None or not decision.allowed:
-            raise AccessDenied(decision.message())
+        role = await self._trusted(ctx, params, role, account, tags)
         limit = ROLE_CHAINING_MAX if ctx.caller.kind == "AssumedRole" else int(role["max_session_duration"])
         duration = _duration(params.get("DurationSeconds"), 900, limit, "durationSeconds")
         session_policy = _session_policy(params.get("Policy"))
         policy_arns = [item["arn"] for item in params.get("PolicyArns") or []]
+        size = packed_size(session_policy, policy_arns, tags.tags)
         principal_id = f"{role['entity_id']}:{session_name}"
         arn = assumed_role_arn(account, str(role["name"]), session_name)
         caller = Caller(account_id=account, arn=arn, principal_id=principal_id, kind="AssumedRole")
+        stored_tags, stored_keys = tags.stored()
         credentials = await self._temporary(caller, duration, Step("sts_session_insert", {
             "account_id": account, "role_key": role["name_key"], "session_policy": session_policy,
-            "policy_arns": json.dumps(policy_arns), "expires_at": 0,
+            "policy_arns": json.dumps(policy_arns), "expires_at": 0, "session_tags": stored_tags,
+            "transitive_tag_keys": stored_keys,
         }))
-        size = round(100 * len(session_policy or "") / STS_SESSION_POLICY_MAX_CHARS)
-        return {"Credentials": credentials, "AssumedRoleUser": {"AssumedRoleId": principal_id, "Arn": arn},
-                "PackedPolicySize": size}
+        result: Result = {"Credentials": credentials, "AssumedRoleUser": {"AssumedRoleId": principal_id, "Arn": arn}}
+        if size is not None:
+            result["PackedPolicySize"] = size
+        return result
+
+    async def _trusted(self, ctx: RequestContext, params: Params, role: Row | None, account: str,
+                       tags: SessionTags) -> Row:
+        """The role (returned) whose trust policy (with the caller's identity side) must allow sts:AssumeRole,
+        and sts:TagSession too when the session gets tags (requested or inherited transitive ones).
+
+        Raises:
+            AccessDenied: for the first action not allowed, or when the role does not exist.
+        """
+        trust = None if role is None else parse_policy(str(role["trust_policy"])).named("trust policy")
+        context: dict[str, ContextValue] = {}
+        if params.get("ExternalId"):
+            context["sts:ExternalId"] = params["ExternalId"]
+        if tags.transitive_keys:
+            context["sts:TransitiveTagKeys"] = list(tags.transitive_keys)
+        actions = ["sts:AssumeRole"] + (["sts:TagSession"] if tags.tags else [])
+        for action in actions:
+            decision = await self.authz.decide(ctx, action, params["RoleArn"], resource_policy=trust,
+                                               resource_account=account, trust_policy=True, context=context)
+            if role is None or not decision.allowed:
+                raise AccessDenied(decision.message())
+        assert role is not None
+        return role
 
     @operation("GetSessionToken")
     async def get_session_token(self, ctx: RequestContext, params: Params) -> Result:

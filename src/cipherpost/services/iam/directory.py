@@ -1,8 +1,9 @@
 """The identity-policy source for authorization: which policies apply to a caller.
 
-Implements :class:`cipherpost.services.authz.IdentityPolicySource`. Results are cached per
-caller and the whole cache is dropped on every IAM or STS change (:meth:`invalidate`), so
-changes take effect with the next request.
+Implements :class:`cipherpost.services.authz.IdentityPolicySource`: a caller's policies and
+its principal tags (aws:PrincipalTag/*). Results are cached per caller and the whole cache
+is dropped on every IAM or STS change, tags included (:meth:`invalidate`, broadcast to the
+other nodes), so changes take effect with the next request.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 
 from cipherpost.context import Caller
 from cipherpost.policy import Policy, PolicySyntaxError, parse_policy
+from cipherpost.policy.principal_tags import session_principal_tags
 from cipherpost.services.authz import NO_POLICIES, CallerPolicies
 from cipherpost.services.iam.managed import AWS_MANAGED
 from cipherpost.store import Store
@@ -49,7 +51,8 @@ class IamPolicySource:
                 policies += await self._entity_policies(account, "group", str(group["name_key"]))
             boundary_of = await self._store.fetch_one("iam_entity_get", account_id=account, kind="user",
                                                       name_key=name_key)
-            return CallerPolicies(tuple(policies), await self._boundary(boundary_of))
+            tags = await self._tags(account, "user", name_key)
+            return CallerPolicies(tuple(policies), await self._boundary(boundary_of), tags=tags)
         session = await self._store.fetch_one("sts_session_get", access_key_id=caller.access_key_id)
         if session is None or session["role_key"] is None:
             return NO_POLICIES
@@ -61,7 +64,17 @@ class IamPolicySource:
             session_policies.append(parse_policy(str(session["session_policy"])).named("session policy"))
         for arn in json.loads(str(session["policy_arns"])):
             session_policies += await self._managed(str(arn))
-        return CallerPolicies(tuple(policies), await self._boundary(role), tuple(session_policies))
+        session_tags = _pairs(session.get("session_tags"))
+        transitive = {str(key).lower() for key in json.loads(str(session.get("transitive_tag_keys") or "[]"))}
+        return CallerPolicies(
+            tuple(policies), await self._boundary(role), tuple(session_policies),
+            tags=session_principal_tags(await self._tags(account, "role", role_key), session_tags),
+            transitive_tags=tuple(tag for tag in session_tags if tag[0].lower() in transitive),
+        )
+
+    async def _tags(self, account: str, kind: str, name_key: str) -> tuple[tuple[str, str], ...]:
+        rows = await self._store.fetch_all("iam_tags_list", account_id=account, kind=kind, name_key=name_key)
+        return tuple((str(row["tag_key"]), str(row["tag_value"])) for row in rows)
 
     async def _entity_policies(self, account: str, kind: str, name_key: str) -> list[Policy]:
         found: list[Policy] = []
@@ -89,6 +102,11 @@ class IamPolicySource:
             return None
         found = await self._managed(str(arn))
         return found[0] if found else None
+
+
+def _pairs(stored: object) -> tuple[tuple[str, str], ...]:
+    """Session tags as stored (a JSON list of [key, value]; NULL for a session without any)."""
+    return tuple((str(key), str(value)) for key, value in json.loads(str(stored or "[]")))
 
 
 def _parsed(document: str, label: str) -> list[Policy]:

@@ -316,6 +316,7 @@ class EntityHandlers(IamBase):
             raise LimitExceededException(f"The number of tags has reached the maximum limit of {MAX_TAGS}.")
         await self.runtime.store.write([Step("iam_tags_put", {**key, "tag_key": tag["Key"],
                                                               "tag_value": tag["Value"]}) for tag in tags])
+        await self.policies_changed()  # aws:PrincipalTag/* of the user or role's sessions
         return {}
 
     async def _untag(self, ctx: RequestContext, kind: str, params: Params) -> Result:
@@ -324,6 +325,7 @@ class EntityHandlers(IamBase):
         key = {"account_id": ctx.caller.account_id, "kind": kind, "name_key": row["name_key"]}
         await self.runtime.store.write([Step("iam_tags_delete", {**key, "tag_key": tag_key})
                                         for tag_key in params["TagKeys"]])
+        await self.policies_changed()
         return {}
 
     async def _tags_of(self, row: Row) -> Result:

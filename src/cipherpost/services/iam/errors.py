@@ -67,3 +67,10 @@ class PackedPolicyTooLarge(AwsError):
 
     code = "PackedPolicyTooLarge"
     status = 400
+
+
+class StsInvalidParameterValue(AwsError):
+    """An invalid or out-of-range value was supplied for an input parameter."""
+
+    code = "InvalidParameterValue"
+    status = 400

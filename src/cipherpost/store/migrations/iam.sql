@@ -77,3 +77,9 @@ CREATE TABLE sts_sessions (
     policy_arns    TEXT NOT NULL,
     expires_at     {int} NOT NULL
 );
+
+-- version: 2
+-- Session tags (AssumeRole Tags, and transitive tags inherited in a role chain) as a JSON list
+-- of [key, value] pairs, and the keys among them that are transitive (JSON list).
+ALTER TABLE sts_sessions ADD COLUMN session_tags TEXT;
+ALTER TABLE sts_sessions ADD COLUMN transitive_tag_keys TEXT;
