@@ -20,7 +20,7 @@ class Caller:
     principal_id: str
     """The ``UserId`` GetCallerIdentity reports (account id for root, ``AIDA…`` for users)."""
     kind: str
-    """CloudTrail userIdentity type: ``Root``, ``IAMUser``, ``AssumedRole`` or ``AWSService``."""
+    """CloudTrail userIdentity type: ``Root``, ``IAMUser``, ``AssumedRole``, ``FederatedUser`` or ``AWSService``."""
     access_key_id: str | None = None
     """The access key the request was signed with (None for a service acting on its own)."""
     user_name: str | None = None

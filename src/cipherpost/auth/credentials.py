@@ -160,4 +160,6 @@ def _kind(arn: str) -> str:
         return "Root"
     if resource.startswith("assumed-role/"):
         return "AssumedRole"
+    if resource.startswith("federated-user/"):
+        return "FederatedUser"
     return "IAMUser"

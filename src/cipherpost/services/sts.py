@@ -1,8 +1,9 @@
-"""STS: GetCallerIdentity, AssumeRole (trust policies enforced, session tags) and GetSessionToken.
+"""STS: GetCallerIdentity, AssumeRole (trust policies enforced, session tags), GetSessionToken
+and GetFederationToken.
 
 Temporary credentials are access keys (``ASIA…``) with a session token (stored as its
-SHA-256) and an expiry the authenticator enforces; a role session's role, session
-policies and session tags are recorded in ``sts_sessions`` so authorization can find them.
+SHA-256) and an expiry the authenticator enforces; a role or federated session's role
+or user, session policies and session tags are recorded in ``sts_sessions`` so authorization can find them.
 """
 
 from __future__ import annotations
@@ -27,7 +28,12 @@ from cipherpost.policy import (
 )
 from cipherpost.services.base import Params, Provider, Result, operation
 from cipherpost.services.iam.errors import PackedPolicyTooLarge, StsMalformedPolicyDocument, ValidationError
-from cipherpost.services.iam.names import assumed_role_arn, check_session_name
+from cipherpost.services.iam.names import (
+    assumed_role_arn,
+    check_federated_name,
+    check_session_name,
+    federated_user_arn,
+)
 from cipherpost.services.sts_tags import SessionTags, packed_size, session_tags
 from cipherpost.store import Row, Step
 
@@ -96,7 +102,7 @@ class StsProvider(Provider):
         credentials = await self._temporary(caller, duration, Step("sts_session_insert", {
             "account_id": account, "role_key": role["name_key"], "session_policy": session_policy,
             "policy_arns": json.dumps(policy_arns), "expires_at": 0, "session_tags": stored_tags,
-            "transitive_tag_keys": stored_keys,
+            "transitive_tag_keys": stored_keys, "user_key": None,
         }))
         result: Result = {"Credentials": credentials, "AssumedRoleUser": {"AssumedRoleId": principal_id, "Arn": arn}}
         if size is not None:
@@ -135,6 +141,37 @@ class StsProvider(Provider):
         if params.get("DurationSeconds") is None:
             duration = min(43200, high)
         return {"Credentials": await self._temporary(ctx.caller, duration, None)}
+
+    @operation("GetFederationToken")
+    async def get_federation_token(self, ctx: RequestContext, params: Params) -> Result:
+        """Federated user credentials: the caller's permissions intersected with the session
+        policies passed (none passed: no permissions, except what resource policies grant the
+        federated user itself); the caller's tags overridden by the session tags."""
+        caller = ctx.caller
+        if caller.kind not in ("IAMUser", "Root"):
+            raise AccessDenied("Cannot call GetFederationToken with session credentials")
+        name = check_federated_name(params["Name"])
+        arn = federated_user_arn(caller.account_id, name)
+        tags = session_tags(params.get("Tags"), None, ())
+        for action in ["sts:GetFederationToken"] + (["sts:TagSession"] if tags.tags else []):
+            self.authz.enforce(ctx, await self.authz.decide(ctx, action, arn))
+        high = 3600 if caller.is_root else 129600
+        duration = _duration(params.get("DurationSeconds"), 900, high, "durationSeconds")
+        if params.get("DurationSeconds") is None:
+            duration = min(43200, high)
+        session_policy = _session_policy(params.get("Policy"))
+        policy_arns = [item["arn"] for item in params.get("PolicyArns") or []]
+        size = packed_size(session_policy, policy_arns, tags.tags) or 0
+        principal_id = f"{caller.account_id}:{name}"
+        federated = Caller(account_id=caller.account_id, arn=arn, principal_id=principal_id, kind="FederatedUser")
+        stored_tags, _ = tags.stored()
+        credentials = await self._temporary(federated, duration, Step("sts_session_insert", {
+            "account_id": caller.account_id, "role_key": None, "session_policy": session_policy,
+            "policy_arns": json.dumps(policy_arns), "expires_at": 0, "session_tags": stored_tags,
+            "transitive_tag_keys": None, "user_key": None if caller.user_name is None else caller.user_name.lower(),
+        }))
+        return {"Credentials": credentials, "FederatedUser": {"FederatedUserId": principal_id, "Arn": arn},
+                "PackedPolicySize": size}
 
     async def _temporary(self, caller: Caller, duration: int, session: Step | None) -> Result:
         """Issue temporary credentials for ``caller``, valid ``duration`` seconds."""

@@ -12,13 +12,19 @@ import json
 import logging
 
 from cipherpost.context import Caller
-from cipherpost.policy import Policy, PolicySyntaxError, parse_policy
-from cipherpost.policy.principal_tags import session_principal_tags
+from cipherpost.policy import VERSION_2012, Policy, PolicySyntaxError, parse_policy
+from cipherpost.policy.principal_tags import Tags, session_principal_tags
 from cipherpost.services.authz import NO_POLICIES, CallerPolicies
 from cipherpost.services.iam.managed import AWS_MANAGED
-from cipherpost.store import Store
+from cipherpost.store import Row, Store
 
 log = logging.getLogger(__name__)
+
+#: A session policy that allows nothing: a federated user session given no session policy.
+_NOTHING = Policy(VERSION_2012, None, ()).named("session policy")
+#: What a federation token of the account root starts from: everything (the root's rights).
+_ROOT_USER = CallerPolicies(identity=(parse_policy(json.dumps({"Version": VERSION_2012, "Statement": [
+    {"Effect": "Allow", "Action": "*", "Resource": "*"}]})).named("account root"),))
 
 
 class IamPolicySource:
@@ -33,9 +39,9 @@ class IamPolicySource:
         self._cache.clear()
 
     async def policies_for(self, caller: Caller) -> CallerPolicies:
-        if caller.kind not in ("IAMUser", "AssumedRole"):
+        if caller.kind not in ("IAMUser", "AssumedRole", "FederatedUser"):
             return NO_POLICIES
-        key = (caller.arn, caller.access_key_id if caller.kind == "AssumedRole" else None)
+        key = (caller.arn, None if caller.kind == "IAMUser" else caller.access_key_id)
         cached = self._cache.get(key)
         if cached is None:
             cached = await self._load(caller)
@@ -45,32 +51,51 @@ class IamPolicySource:
     async def _load(self, caller: Caller) -> CallerPolicies:
         account = caller.account_id
         if caller.kind == "IAMUser":
-            name_key = caller.arn.rsplit("/", 1)[-1].lower()
-            policies = await self._entity_policies(account, "user", name_key)
-            for group in await self._store.fetch_all("iam_groups_for_user", account_id=account, user_key=name_key):
-                policies += await self._entity_policies(account, "group", str(group["name_key"]))
-            boundary_of = await self._store.fetch_one("iam_entity_get", account_id=account, kind="user",
-                                                      name_key=name_key)
-            tags = await self._tags(account, "user", name_key)
-            return CallerPolicies(tuple(policies), await self._boundary(boundary_of), tags=tags)
+            return await self._user(account, caller.arn.rsplit("/", 1)[-1].lower())
         session = await self._store.fetch_one("sts_session_get", access_key_id=caller.access_key_id)
-        if session is None or session["role_key"] is None:
+        if session is None:
+            return NO_POLICIES
+        session_tags = _pairs(session.get("session_tags"))
+        if caller.kind == "FederatedUser":
+            return await self._federated(account, session, session_tags)
+        if session["role_key"] is None:
             return NO_POLICIES
         role_key = str(session["role_key"])
         policies = await self._entity_policies(account, "role", role_key)
         role = await self._store.fetch_one("iam_entity_get", account_id=account, kind="role", name_key=role_key)
-        session_policies: list[Policy] = []
-        if session["session_policy"]:
-            session_policies.append(parse_policy(str(session["session_policy"])).named("session policy"))
-        for arn in json.loads(str(session["policy_arns"])):
-            session_policies += await self._managed(str(arn))
-        session_tags = _pairs(session.get("session_tags"))
         transitive = {str(key).lower() for key in json.loads(str(session.get("transitive_tag_keys") or "[]"))}
         return CallerPolicies(
-            tuple(policies), await self._boundary(role), tuple(session_policies),
+            tuple(policies), await self._boundary(role), await self._session_policies(session),
             tags=session_principal_tags(await self._tags(account, "role", role_key), session_tags),
             transitive_tags=tuple(tag for tag in session_tags if tag[0].lower() in transitive),
         )
+
+    async def _user(self, account: str, name_key: str) -> CallerPolicies:
+        """An IAM user's policies (inline, attached, through its groups), boundary and tags."""
+        policies = await self._entity_policies(account, "user", name_key)
+        for group in await self._store.fetch_all("iam_groups_for_user", account_id=account, user_key=name_key):
+            policies += await self._entity_policies(account, "group", str(group["name_key"]))
+        user = await self._store.fetch_one("iam_entity_get", account_id=account, kind="user", name_key=name_key)
+        tags = await self._tags(account, "user", name_key)
+        return CallerPolicies(tuple(policies), await self._boundary(user), tags=tags)
+
+    async def _federated(self, account: str, session: Row, session_tags: Tags) -> CallerPolicies:
+        """A GetFederationToken session: the calling user's policies (the root's: everything)
+        intersected with the session policies, which it must have been given: without any, it
+        may do nothing (AWS). Its tags: the user's, overridden by the session tags."""
+        user_key = session.get("user_key")
+        user = _ROOT_USER if user_key is None else await self._user(account, str(user_key))
+        limits = await self._session_policies(session) or (_NOTHING,)
+        return CallerPolicies(user.identity, user.boundary, limits,
+                              tags=session_principal_tags(user.tags, session_tags))
+
+    async def _session_policies(self, session: Row) -> tuple[Policy, ...]:
+        found: list[Policy] = []
+        if session["session_policy"]:
+            found.append(parse_policy(str(session["session_policy"])).named("session policy"))
+        for arn in json.loads(str(session["policy_arns"])):
+            found += await self._managed(str(arn))
+        return tuple(found)
 
     async def _tags(self, account: str, kind: str, name_key: str) -> tuple[tuple[str, str], ...]:
         rows = await self._store.fetch_all("iam_tags_list", account_id=account, kind=kind, name_key=name_key)
@@ -104,7 +129,7 @@ class IamPolicySource:
         return found[0] if found else None
 
 
-def _pairs(stored: object) -> tuple[tuple[str, str], ...]:
+def _pairs(stored: object) -> Tags:
     """Session tags as stored (a JSON list of [key, value]; NULL for a session without any)."""
     return tuple((str(key), str(value)) for key, value in json.loads(str(stored or "[]")))
 

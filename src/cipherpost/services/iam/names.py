@@ -65,6 +65,26 @@ def check_session_name(name: str) -> str:
     return name
 
 
+def check_federated_name(name: str) -> str:
+    """Validate a GetFederationToken Name (2..32 of [\\w+=,.@-])."""
+    if not 2 <= len(name) <= 32 or not _NAME.match(name):
+        if len(name) > 32:
+            rule = "Member must have length less than or equal to 32"
+        elif len(name) < 2:
+            rule = "Member must have length greater than or equal to 2"
+        else:
+            rule = "Member must satisfy regular expression pattern: [\\w+=,.@-]*"
+        raise ValidationError(
+            f"1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: {rule}"
+        )
+    return name
+
+
+def federated_user_arn(account_id: str, name: str) -> str:
+    """The ARN of a federated user session (GetFederationToken)."""
+    return f"arn:aws:sts::{account_id}:federated-user/{name}"
+
+
 def entity_arn(account_id: str, kind: str, path: str, name: str) -> str:
     """``arn:aws:iam::ACCOUNT:user/path/name`` (and group/, role/)."""
     return f"arn:aws:iam::{account_id}:{KINDS[kind][0]}{path}{name}"

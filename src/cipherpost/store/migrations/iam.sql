@@ -80,6 +80,8 @@ CREATE TABLE sts_sessions (
 
 -- version: 2
 -- Session tags (AssumeRole Tags, and transitive tags inherited in a role chain) as a JSON list
--- of [key, value] pairs, and the keys among them that are transitive (JSON list).
+-- of [key, value] pairs, and the keys among them that are transitive (JSON list); for a
+-- federated user session (GetFederationToken), the calling IAM user (NULL: the account root).
 ALTER TABLE sts_sessions ADD COLUMN session_tags TEXT;
 ALTER TABLE sts_sessions ADD COLUMN transitive_tag_keys TEXT;
+ALTER TABLE sts_sessions ADD COLUMN user_key TEXT;

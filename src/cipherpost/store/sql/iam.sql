@@ -185,11 +185,12 @@ DELETE FROM access_keys
 WHERE access_key_id = :access_key_id AND account_id = :account_id AND principal_arn = :principal_arn;
 
 -- name: sts_session_insert
--- Record what a temporary credential's session carries (role, session policies, session tags).
+-- Record what a temporary credential's session carries (role or federating user, session
+-- policies, session tags).
 INSERT INTO sts_sessions (access_key_id, account_id, role_key, session_policy, policy_arns, expires_at,
-                          session_tags, transitive_tag_keys)
+                          session_tags, transitive_tag_keys, user_key)
 VALUES (:access_key_id, :account_id, :role_key, :session_policy, :policy_arns, :expires_at,
-        :session_tags, :transitive_tag_keys);
+        :session_tags, :transitive_tag_keys, :user_key);
 
 -- name: sts_session_get
 -- The session behind a temporary access key.
