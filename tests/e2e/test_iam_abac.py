@@ -152,6 +152,20 @@ def test_tag_session_must_be_trusted(teams: ServerProcess) -> None:
           Tags=[{"Key": "team", "Value": "blue"}, {"Key": "x", "Value": "y"}])
 
 
+def test_trust_policy_sees_transitive_tag_keys(teams: ServerProcess) -> None:
+    server = teams
+    arn = _role(server, "OnlyTeamTransitive", _doc(
+        {"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"},
+        {"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:TagSession",
+         "Condition": {"ForAllValues:StringEquals": {"sts:TransitiveTagKeys": ["team"]}}}))
+    sts = _as(server, "sts", _key(server, "TransitiveTagger", ASSUMER))
+    tags = [{"Key": "team", "Value": "blue"}, {"Key": "project", "Value": "x"}]
+    sts.assume_role(RoleArn=arn, RoleSessionName="ok", Tags=tags, TransitiveTagKeys=["team"])
+    sts.assume_role(RoleArn=arn, RoleSessionName="none", Tags=tags)
+    fails(sts.assume_role, "AccessDenied", RoleArn=arn, RoleSessionName="no", Tags=tags,
+          TransitiveTagKeys=["project"])
+
+
 def test_identity_side_must_allow_tag_session(teams: ServerProcess) -> None:
     """A trust policy naming only the account delegates to the caller's identity policies."""
     server = teams
@@ -228,6 +242,15 @@ def test_session_tag_validation(validator: Any, tags: list[dict[str, str]], tran
                                 expected: str, message: str) -> None:
     assert fails(validator.assume_role, expected, RoleArn=f"arn:aws:iam::{ACCOUNT}:role/Validating",
                  RoleSessionName="vv", Tags=tags, TransitiveTagKeys=transitive) == message
+
+
+def test_session_tag_characters(validator: Any) -> None:
+    """Keys and values are limited to letters, digits, spaces and _.:/=+-@ (AWS's model)."""
+    arn = f"arn:aws:iam::{ACCOUNT}:role/Validating"
+    for tag in ({"Key": "bad!key", "Value": "v"}, {"Key": "k", "Value": "bad!"}):
+        assert "regular expression pattern" in fails(validator.assume_role, "ValidationError", RoleArn=arn,
+                                                     RoleSessionName="vv", Tags=[tag])
+    validator.assume_role(RoleArn=arn, RoleSessionName="vv", Tags=[{"Key": "é k_.:/=+-@", "Value": "ü 1"}])
 
 
 @pytest.fixture(scope="module")
