@@ -152,6 +152,16 @@ def test_tag_session_must_be_trusted(teams: ServerProcess) -> None:
           Tags=[{"Key": "team", "Value": "blue"}, {"Key": "x", "Value": "y"}])
 
 
+def test_trust_policy_reads_the_callers_principal_tags(teams: ServerProcess) -> None:
+    server = teams
+    arn = _role(server, "OpsOnly", _doc({"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole",
+                                         "Condition": {"StringEquals": {"aws:PrincipalTag/dept": "ops"}}}))
+    ops = _as(server, "sts", _key(server, "OpsMember", ASSUMER, tags={"dept": "ops"}))
+    dev = _as(server, "sts", _key(server, "DevMember", ASSUMER, tags={"dept": "dev"}))
+    ops.assume_role(RoleArn=arn, RoleSessionName="ops")
+    fails(dev.assume_role, "AccessDenied", RoleArn=arn, RoleSessionName="dev")
+
+
 def test_trust_policy_sees_transitive_tag_keys(teams: ServerProcess) -> None:
     server = teams
     arn = _role(server, "OnlyTeamTransitive", _doc(
