@@ -300,3 +300,14 @@ def subscribe_confirmed(server: ServerProcess, endpoint: Endpoint, topic: str,
     with endpoint.lock:
         endpoint.requests.clear()
     return arn
+
+
+def files_holding(data_dir: Path, needles: dict[str, bytes]) -> list[str]:
+    """Which needles appear in which file under ``data_dir`` (WAL and key files included) or in
+    the server logs beside it, as ``"<needle name> in <file name>"``."""
+    found = []
+    for path in [*data_dir.rglob("*"), *data_dir.parent.glob("*.log")]:
+        if path.is_file():
+            content = path.read_bytes()
+            found += [f"{name} in {path.name}" for name, needle in needles.items() if needle in content]
+    return found

@@ -9,7 +9,6 @@ import os
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
-from e2e_support import BACKEND, ServerProcess, database_args, fails
+from e2e_support import BACKEND, ServerProcess, database_args, fails, files_holding
 
 NEVER = {"ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE"}
 
@@ -151,15 +150,6 @@ def test_cancelled_deletion_of_a_key_without_material_waits_for_import(kms: Any)
     assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingImport"
 
 
-def _found(data_dir: Path, needles: dict[str, bytes]) -> list[str]:
-    found = []
-    for path in [*data_dir.rglob("*"), *data_dir.parent.glob("*.log")]:
-        if path.is_file():
-            content = path.read_bytes()
-            found += [f"{name} in {path.name}" for name, needle in needles.items() if needle in content]
-    return found
-
-
 def test_expiry_and_no_imported_material_at_rest(fresh_server: Any) -> None:
     server: ServerProcess = fresh_server(env={"CIPHERPOST_KMS_SWEEP_INTERVAL": "0.2"})
     kms = server.client("kms")
@@ -180,7 +170,7 @@ def test_expiry_and_no_imported_material_at_rest(fresh_server: Any) -> None:
     assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"until it expires"
     server.stop()
     needles = {"imported material": material}
-    assert _found(server.data_dir, needles) == []
+    assert files_holding(server.data_dir, needles) == []
     if BACKEND == "postgres":
         dump = subprocess.run(["pg_dump", "--data-only", database_args(server.data_dir)[1]], check=True,
                               capture_output=True).stdout

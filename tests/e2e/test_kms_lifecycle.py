@@ -6,16 +6,13 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from e2e_support import ServerProcess, fails
+from e2e_support import ServerProcess, fails, files_holding
 
 DAY = 86_400
-
-
 
 
 @pytest.fixture(scope="module")
@@ -94,16 +91,6 @@ def test_pending_window_bounds(server: ServerProcess, kms: Any) -> None:
     assert default["PendingWindowInDays"] == 30
 
 
-def _grep(data_dir: Path, needles: dict[str, bytes]) -> list[str]:
-    """Which needles appear in any file under ``data_dir`` (WAL and logs included)."""
-    found = []
-    for path in [*data_dir.rglob("*"), *data_dir.parent.glob("*.log")]:
-        if path.is_file():
-            content = path.read_bytes()
-            found += [f"{name} in {path.name}" for name, needle in needles.items() if needle in content]
-    return found
-
-
 def _wait_for(predicate: Callable[[], bool], timeout: float = 15) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -152,6 +139,6 @@ def test_due_deletion_shreds_and_nothing_leaks_to_disk(fresh_server: Callable[..
         "data-key": plaintext_key,
         "data-key-base64": base64.b64encode(plaintext_key)[:24],
     }
-    assert _grep(server.data_dir, needles) == []
+    assert files_holding(server.data_dir, needles) == []
     server.stop()
-    assert _grep(server.data_dir, needles) == []
+    assert files_holding(server.data_dir, needles) == []

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from e2e_support import BACKEND, ServerProcess, database_args, fails
+from e2e_support import BACKEND, ServerProcess, database_args, fails, files_holding
 
 MESSAGE = b"some important message"
 
@@ -188,24 +188,15 @@ def _private_values(server: ServerProcess) -> dict[str, bytes]:
     return needles
 
 
-def _found(data_dir: Path, needles: dict[str, bytes]) -> list[str]:
-    found = []
-    for path in [*data_dir.rglob("*"), *data_dir.parent.glob("*.log")]:
-        if path.is_file():
-            content = path.read_bytes()
-            found += [f"{name} in {path.name}" for name, needle in needles.items() if needle in content]
-    return found
-
-
 def test_no_private_key_material_in_plaintext_at_rest(fresh_server: Any) -> None:
     server: ServerProcess = fresh_server()
     needles = _private_values(server)
     server.stop()
-    assert _found(server.data_dir, needles) == []
+    assert files_holding(server.data_dir, needles) == []
     if BACKEND == "postgres":
         dump = subprocess.run(["pg_dump", "--data-only", database_args(server.data_dir)[1]], check=True,
                               capture_output=True).stdout
         assert [name for name, needle in needles.items() if needle in dump] == []
     # The check can see such bytes: a file holding one is found.
     (server.data_dir / "probe").write_bytes(b"x" + needles["ec point"])
-    assert _found(server.data_dir, needles) == ["ec point in probe"]
+    assert files_holding(server.data_dir, needles) == ["ec point in probe"]
