@@ -31,9 +31,9 @@ log = logging.getLogger("cipherpost")
 
 DEV_WARNING = """
   ***************************************************************************
-  *  DEVELOPMENT MODE: SigV4 signatures are NOT verified. Any access key is   *
-  *  accepted; a 12-digit access key id acts as that account's root.         *
-  *  Never expose this server to anyone you do not trust.                    *
+  *  DEVELOPMENT MODE: any access key Cipherpost did not issue is accepted  *
+  *  without verifying its signature; a 12-digit access key id acts as that *
+  *  account's root. Never expose this server to anyone you do not trust.   *
   ***************************************************************************"""
 
 
@@ -134,7 +134,7 @@ async def serve(settings: Settings, endpoint_policies: Mapping[str, Policy]) -> 
     """Run the server until SIGTERM/SIGINT."""
     if settings.dev:
         print(DEV_WARNING, file=sys.stderr, flush=True)
-        log.warning("development mode: SigV4 signatures are not verified")
+        log.warning("development mode: signatures of access keys Cipherpost did not issue are not verified")
     runtime = await start_runtime(settings)
     signer = AuditSigner.load_or_create(settings.data_dir / SIGNING_KEY_FILENAME, runtime.keyring)
     runtime.audit = AuditTrail(settings.data_dir / AUDIT_DIRNAME, runtime.store, signer, region=settings.region)
