@@ -4,6 +4,7 @@ random valid values round-trip in both directions."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ def _route(service: str, protocol: str, operation: str) -> Route:
     return Route(service, protocol, registry.service_model(service, protocol).operation_model(operation))
 
 
+@functools.cache  # one strategy object per shape: hypothesis then builds each regex's once
 def values(shape: Any, depth: int = 0) -> st.SearchStrategy[Any]:
     """Values valid for a botocore shape (patterns honoured, lengths not)."""
     kind = shape.type_name
