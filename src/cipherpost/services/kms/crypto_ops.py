@@ -93,7 +93,7 @@ class CryptoOps(AsymmetricOps):
         context: Mapping[str, str],
         *,
         operation_name: str,
-        key_id: str | None = None,
+        named: KeyRecord | None = None,
         caller: Caller | None = None,
         dry_run: bool = False,
     ) -> tuple[KeyRecord, bytes, int]:
@@ -101,7 +101,8 @@ class CryptoOps(AsymmetricOps):
         the backing-key version that encrypted it.
 
         :raises InvalidCiphertextException: malformed, foreign, tampered, wrong context.
-        :raises IncorrectKeyException: ``key_id`` names another key than the blob's.
+        :raises IncorrectKeyException: ``named`` (the request's KeyId, resolved) is another key
+            than the blob's.
         :raises NotFoundException: the blob's key no longer exists (deleted).
         """
         try:
@@ -110,10 +111,8 @@ class CryptoOps(AsymmetricOps):
             raise InvalidCiphertextException from None
         if header.installation_id != self.installation_id:
             raise InvalidCiphertextException
-        if key_id is not None:
-            named = await self.resolve(ctx, key_id, aliases=True, cross_account=True, caller=caller)
-            if named.key_id != header.key_id:
-                raise IncorrectKeyException(INCORRECT_KEY)
+        if named is not None and named.key_id != header.key_id:
+            raise IncorrectKeyException(INCORRECT_KEY)
         key = await self.keys.get(header.key_id)
         if key is None:
             raise NotFoundException(f"The KMS key {header.key_id} that encrypted this ciphertext does not exist.")
@@ -163,15 +162,14 @@ class CryptoOps(AsymmetricOps):
 
         :returns: the key, the plaintext, and the key material id (symmetric keys only).
         """
-        if key_id is not None:
-            named = await self.resolve(ctx, key_id, aliases=True, cross_account=True)
-            if named.key_spec in RSA_SPECS:
-                return named, await self._open_rsa(ctx, named, blob, algorithm, operation_name, dry_run), None
+        named = None if key_id is None else await self.resolve(ctx, key_id, aliases=True, cross_account=True)
+        if named is not None and named.key_spec in RSA_SPECS:
+            return named, await self._open_rsa(ctx, named, blob, algorithm, operation_name, dry_run), None
         if algorithm != SYMMETRIC_DEFAULT:
             raise InvalidKeyUsageException(f"Algorithm {algorithm} is incompatible with key spec "
                                            f"{SYMMETRIC_DEFAULT}.")
         key, plaintext, version = await self.open_blob(ctx, blob, context, operation_name=operation_name,
-                                                       key_id=key_id, dry_run=dry_run)
+                                                       named=named, dry_run=dry_run)
         return key, plaintext, key_material_id(key.key_id, version)
 
     @operation("Decrypt")
